@@ -1,0 +1,5 @@
+"""Lets `python -m monitor` run the command line."""
+
+from monitor.cli import cli
+
+cli()

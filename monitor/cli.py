@@ -1,0 +1,196 @@
+"""The `monitor` command line: click commands that call the service, and errors turned into one line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError, MonitorError
+
+log = logging.getLogger("monitor")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default="config.toml",
+              envvar="MONITOR_CONFIG", show_default=True, help="Configuration file (env MONITOR_CONFIG).")
+@click.option("--db", "db_path", type=click.Path(path_type=Path), default=None,
+              help="Database file, overriding [database] path.")
+@click.option("-v", "--verbose", count=True, help="More logging; -vv also shows tracebacks.")
+@click.version_option(package_name="monitor")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, db_path: Path | None, verbose: int) -> None:
+    """Follow one front of a war in the news and alert when control of a town changes hands."""
+    setup_logging(verbose)
+    ctx.obj = {"config_path": config_path, "db_path": db_path, "verbose": verbose}
+
+
+def setup_logging(verbose: int) -> None:
+    """One line per event on stderr without timestamps (journald adds them)."""
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True)
+    for noisy in ("httpx", "httpcore", "apscheduler", "trafilatura", "htmldate", "courlan", "charset_normalizer"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+
+
+def handle_errors(func: F) -> F:
+    """Turn a MonitorError into one clear line and an exit code (2 config, 1 runtime); -vv re-raises."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MonitorError as exc:
+            if click.get_current_context().obj.get("verbose", 0) > 1:
+                raise
+            click.echo(f"error: {exc.describe()}", err=True)
+            sys.exit(2 if isinstance(exc, ConfigError) else 1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def config_from(ctx: click.Context) -> Config:
+    """The validated config named by --config."""
+    return load_config(ctx.obj["config_path"])
+
+
+@contextmanager
+def opened_service(ctx: click.Context) -> Iterator[Any]:
+    """The service for a command, closed afterwards."""
+    from monitor.service import open_service
+
+    db_path = ctx.obj["db_path"]
+    service = open_service(config_from(ctx), str(db_path) if db_path else None)
+    try:
+        yield service
+    finally:
+        service.close()
+
+
+@cli.command()
+@click.pass_context
+@handle_errors
+def run(ctx: click.Context) -> None:
+    """Run the daemon: poll due feeds every tick until SIGTERM or Ctrl-C."""
+    from monitor.scheduler import run_daemon
+
+    with opened_service(ctx) as service:
+        run_daemon(service.config, lambda should_stop: service.poll(should_stop=should_stop), service.maintain)
+
+
+@cli.command()
+@click.option("--feed", "feeds", multiple=True, help="Only this feed (by name); repeatable.")
+@click.pass_context
+@handle_errors
+def once(ctx: click.Context, feeds: tuple[str, ...]) -> None:
+    """Poll every feed once (due or not) and exit; exit status 1 if any feed failed."""
+    from monitor.pipeline import reports_failed
+
+    with opened_service(ctx) as service:
+        names = list(feeds) or [s.name for s in (*service.config.feeds, *service.config.pages) if s.enabled]
+        reports = service.poll(names=names)
+    if reports_failed(reports):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+@handle_errors
+def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Store local .txt, .html and .jsonl files (folders recursively) as articles.
+
+    A .txt file's first line is its title; a published.csv beside the files (as in seeds/) gives their
+    dates and outlets. JSONL objects have id, url, title, text, published, outlet.
+    """
+    with opened_service(ctx) as service:
+        stored, skipped = service.ingest(list(paths))
+    click.echo(f"stored {stored} articles, skipped {skipped} already ingested")
+
+
+@cli.command()
+@click.pass_context
+@handle_errors
+def status(ctx: click.Context) -> None:
+    """Show feed health and article counts."""
+    from monitor.store.articles import article_counts
+    from monitor.store.feeds import feed_health
+
+    with opened_service(ctx) as service:
+        rows = feed_health(service.db)
+        counts = article_counts(service.db)
+    for row in rows:
+        state = "gone" if row["is_gone"] else ("disabled" if not row["is_enabled"] else
+                                                ("failing" if row["error_count"] else "ok"))
+        click.echo(f"{row['name']:<28} {state:<8} http={row['last_status'] or '-':<4} "
+                   f"errors={row['error_count']:<3} articles={row['articles']:<5} "
+                   f"last_ok={row['last_success_at'] or '-'} next={row['next_check_at'] or '-'}"
+                   + (f"\n    last error: {row['last_error']}" if row["last_error"] else ""))
+    click.echo(" ".join(f"{key}={value}" for key, value in counts.items()))
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", default=20, show_default=True, help="How many results.")
+@click.pass_context
+@handle_errors
+def search(ctx: click.Context, query: str, limit: int) -> None:
+    """Full-text search of stored articles (title and text)."""
+    from monitor.store.articles import search_articles
+
+    with opened_service(ctx) as service:
+        rows = search_articles(service.db, query, limit)
+    for row in rows:
+        kept = "kept" if row["is_relevant"] else "dropped"
+        click.echo(f"{row['id']:>6} {row['published_at'] or '-':<20.20} {kept:<7} {row['outlet'] or '-'}: "
+                   f"{row['title']}")
+
+
+@cli.command("check-config")
+@click.pass_context
+@handle_errors
+def check_config(ctx: click.Context) -> None:
+    """Validate the configuration and the front's data files; print the effective settings."""
+    from monitor.service import front_from_config
+
+    config = config_from(ctx)
+    front = front_from_config(config)
+    click.echo(f"config {ctx.obj['config_path']}: ok")
+    click.echo(f"database: {config.resolve(str(ctx.obj['db_path'] or config.database.path))}")
+    click.echo(f"feeds: {len(config.feeds)}, pages: {len(config.pages)}")
+    click.echo(f"gazetteer: {len(front.gazetteer.places)} places, "
+               f"{sum(p.is_watched for p in front.gazetteer.places)} watched")
+    click.echo(f"seeds: {len(front.reference.seed_names)}")
+    for channel in (*config.alerts.email, *config.alerts.webhook):
+        click.echo(f"alert channel: {channel.describe()}")
+
+
+@cli.command()
+@click.pass_context
+@handle_errors
+def analyze(ctx: click.Context) -> None:
+    """Read JSON lines (id, title, text, published, outlet) on stdin, write one analysis per line.
+
+    No database and no network: relevance, places and control claims of each article.
+    """
+    from monitor.analyze import analyze_record
+    from monitor.service import front_from_config
+
+    front = front_from_config(config_from(ctx))
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise MonitorError(f"invalid JSON on stdin: {exc.msg}", line=number) from exc
+        click.echo(json.dumps(analyze_record(record, front), ensure_ascii=False))

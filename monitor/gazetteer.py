@@ -1,0 +1,445 @@
+"""The front gazetteer: load the place list, find and resolve place names in text; no I/O beyond the load."""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
+from functools import lru_cache
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from monitor.errors import ConfigError
+
+COLUMNS = ("id", "name", "variants", "arabic", "kind", "governorate", "lat", "lon", "parent", "source")
+COLUMNS += ("is_watched",)
+KINDS = frozenset(
+    [
+        "governorate",
+        "district",
+        "area",
+        "city",
+        "town",
+        "village",
+        "hill",
+        "base",
+        "neighbourhood",
+        "crossing",
+    ]
+)
+GOVERNORATES = frozenset(
+    ["Aleppo", "Damascus", "Daraa", "Deir ez-Zor", "Hama", "Hasakah", "Homs", "Idlib", "Latakia", "Quneitra"]
+) | {"Raqqa", "Rif Dimashq", "Suwayda", "Tartus"}
+_TRUE = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
+# A token: letters/digits with inner apostrophes (Qal'at, Ra's); hyphens and spaces split tokens.
+_LETTER = r"(?:[^\W_]|[\u0300-\u036f\u064b-\u065f\u0670])"  # marks too: a shadda must not split a word
+_TOKEN = re.compile(rf"{_LETTER}+(?:['’‘`ʿʾ]{_LETTER}+)*")
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+_GAP_ADJACENT = re.compile(r"[ \t\-]*")
+_MAX_FUZZ_CANDIDATES = 3
+
+_ARTICLES = frozenset(
+    ["al", "el", "il", "ul", "l", "a", "an", "ad", "adh", "ar", "as", "ash", "at", "ath", "az", "ed", "en"]
+) | {"er", "es", "esh", "et", "ez"}
+# Generic words of place names, spelled many ways; each group folds to one token.
+_GENERIC_SPELLINGS = {
+    "jabal": "jabal jebel jabel jbel djebel jebal jabl jibal mount mountain mountains mt",
+    "tal": "tal tall tel tell til",
+    "talat": "tallat tellat tallet tellet talat tlalat",
+    "ain": "ain ayn ein aïn aayn",
+    "kafr": "kafr kfar kafar kafer kfr",
+    "khirbat": "khirbat khirbet kherbet khirbit kharbat khurbat khirba kherba",
+    "dair": "dayr deir dair der",
+    "bait": "bayt beit bait beyt",
+    "kalat": "qalaat qalat qalaa qala kalaat kalat",
+    "shaikh": "shaykh sheikh shaikh sheik shekh cheikh",
+    "wadi": "wadi ouadi wady",
+    "jisr": "jisr jesr djisr",
+    "burj": "burj borj",
+    "hill": "hill hills hilltop hilltops",
+    "village": "village villages",
+}
+_GENERIC = {spelling: group for group, spellings in _GENERIC_SPELLINGS.items() for spelling in spellings.split()}
+_GENERIC_ONLY = frozenset(_GENERIC_SPELLINGS) | {
+    *("sahl", "plain", "town", "city", "province", "governorate", "countryside", "district", "nabi", "ras"),
+    *("marj", "jub", "north", "south", "east", "west", "upper", "lower", "new", "old"),
+}
+_ARABIC_LETTERS = str.maketrans(
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و", "ئ": "ي", "ـ": None}
+)
+_APOSTROPHES = str.maketrans({c: None for c in "'’‘`ʿʾ´"})
+
+
+@lru_cache(maxsize=65536)
+def fold_token(raw: str) -> str:
+    """Fold one word to its matching key: no case, marks, article or common transliteration differences."""
+    text = "".join(c for c in unicodedata.normalize("NFKD", raw) if not unicodedata.combining(c))
+    if any(_is_arabic(c) for c in text):
+        return _fold_arabic(text)
+    text = text.lower().translate(_APOSTROPHES).replace("ı", "i")
+    if text in _ARTICLES:
+        return ""
+    if text in _GENERIC:
+        return _GENERIC[text]
+    text = re.sub(r"(?:iy+[ae]|i[ae])h?$", "ia", text)  # -iyah, -iyeh, -ieh -> -ia
+    text = re.sub(r"(?<=..)[ae]h$", "a", text)  # ta marbuta: Jableh, Jablah -> jabla
+    for before, after in (("dj", "j"), ("ou", "u"), ("oo", "u"), ("ee", "i"), ("ei", "ai"), ("ey", "ay")):
+        text = text.replace(before, after)
+    text = text.replace("e", "i").replace("o", "u").replace("ck", "k").replace("q", "k")
+    text = re.sub(r"ay(?![aiu])", "ai", text)
+    return re.sub(r"(.)\1+", r"\1", text)
+
+
+def _is_arabic(char: str) -> bool:
+    return "\u0600" <= char <= "\u06ff"
+
+
+def _fold_arabic(text: str) -> str:
+    text = text.translate(_ARABIC_LETTERS)
+    for prefix in ("وال", "بال", "فال", "كال"):
+        if text.startswith(prefix) and len(text) > len(prefix) + 1:
+            return text[len(prefix) :]
+    if text.startswith("لل") and len(text) > 3:
+        return text[2:]
+    return text[2:] if text.startswith("ال") and len(text) > 3 else text
+
+
+def fold_name(name: str) -> tuple[str, ...]:
+    """Fold a written name to the tuple of its word keys, articles dropped ("al-Sarraf" -> ("saraf",))."""
+    return tuple(key for key in (fold_token(_strip_possessive(m.group())) for m in _TOKEN.finditer(name)) if key)
+
+
+def _strip_possessive(word: str) -> str:
+    # "Latakia's" -> "Latakia", but "Ra's" (a cape) keeps its s.
+    return _POSSESSIVE.sub("", word) if len(word) >= 5 and word[-2] in "'’" else word
+
+
+def is_generic_key(key: tuple[str, ...]) -> bool:
+    """True when a key is only generic words ("Tal", "Ain", "Mount"), which must never match alone."""
+    return all(token in _GENERIC_ONLY or token.isdigit() for token in key) or len("".join(key)) < 3
+
+
+def _folded_set(words: str) -> frozenset[str]:
+    return frozenset(fold_token(word) for word in words.split())
+
+
+_FUNCTION_WORDS = (
+    "in on at the from to near of and or for with into toward towards outside inside around across between"
+    " via by about over under while after before since until as like including both but when where than"
+    " then also"
+    " northern southern eastern western north south east west rural greater old central coastal upper"
+    " lower new"
+    " syria syrias syrian jabal tal mount city town village province governorate countryside"
+    " january february march april may june july august september october november december"
+    " monday tuesday wednesday thursday friday saturday sunday"
+)
+# A capitalised word next to a one-word match that does not suggest a person's name.
+LEADERS_OK = _folded_set(_FUNCTION_WORDS)
+FOLLOWERS_OK = _folded_set(
+    _FUNCTION_WORDS + " provinces district region area airport air airbase base port mountains hills hill plain"
+    " front university health directorate military operations council media center centre office committee"
+    " brigade brigades battalion division hospital governor police revolutionary coast highway road crossing"
+    " countryside's is was has had said says will"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """One gazetteer row: a named place with its spellings, kind, governorate and watch flag."""
+
+    id: str
+    name: str
+    variants: tuple[str, ...]
+    arabic: str
+    kind: str
+    governorate: str
+    lat: float | None
+    lon: float | None
+    parent: str
+    source: str
+    is_watched: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceMention:
+    """A place found in a text; start/end are character offsets into that text."""
+
+    place: Place
+    surface: str
+    start: int
+    end: int
+
+
+class _Token(NamedTuple):
+    key: str  # folded form; "" for an article (al-, el-, a-) that matching skips
+    start: int
+    end: int
+    is_capital: bool
+    is_latin: bool
+
+
+class Gazetteer:
+    """All places plus an index from folded spellings to places, for fast matching."""
+
+    __slots__ = ("_by_id", "_fuzzy_keys", "_index", "_prefixes", "_single_keys", "places")
+
+    def __init__(self, places: Iterable[Place]) -> None:
+        self.places: tuple[Place, ...] = tuple(places)
+        self._by_id = {place.id: place for place in self.places}
+        self._index: dict[tuple[str, ...], Place] = {}
+        for place in sorted(self.places, key=_preference):
+            for spelling in _spellings(place):
+                key = fold_name(spelling)
+                if key and not is_generic_key(key):
+                    self._index.setdefault(key, place)
+        self._prefixes = {key[:length] for key in self._index for length in range(1, len(key) + 1)}
+        self._single_keys = {key for key, place in self._index.items() if len(key) == 1 and place.is_watched}
+        self._fuzzy_keys = {" ".join(key): place for key, place in self._index.items() if len("".join(key)) >= 5}
+
+    def get(self, place_id: str) -> Place | None:
+        """Return the place with this id, or None."""
+        return self._by_id.get(place_id)
+
+    def find_places(self, text: str) -> list[PlaceMention]:
+        """Return every place mention in text, in text order, longest match first and non-overlapping."""
+        tokens = _tokenize(text)
+        mentions: list[PlaceMention] = []
+        i = 0
+        while i < len(tokens):
+            found = self._longest_match(tokens, i)
+            if found is None:
+                i += 1
+                continue
+            end_index, place = found
+            if _is_plausible(text, tokens, i, end_index, self._single_keys):
+                start, end = tokens[i].start, tokens[end_index - 1].end
+                mentions.append(PlaceMention(place, text[start:end], start, end))
+                i = end_index
+            else:
+                i += 1
+        return mentions
+
+    def resolve_place(self, name: str) -> Place | None:
+        """Return the place one written name refers to ("Kansaba", "al-Sarraf village"), or None."""
+        key = fold_name(name)
+        if not key:
+            return None
+        for candidate in (key, _strip_descriptors(key)):
+            if candidate and candidate in self._index:
+                return self._index[candidate]
+        return self._resolve_fuzzy(" ".join(_strip_descriptors(key)))
+
+    def _resolve_fuzzy(self, joined: str) -> Place | None:
+        # Only long names, a high score and a clear winner: a fuzzy hit on a short name is a guess.
+        if len(joined.replace(" ", "")) < 6:
+            return None
+        hits = process.extract(joined, self._fuzzy_keys.keys(), scorer=fuzz.ratio, limit=_MAX_FUZZ_CANDIDATES)
+        hits = [hit for hit in hits if hit[1] >= 85]
+        if not hits:
+            return None
+        best = self._fuzzy_keys[hits[0][0]]
+        rivals = {self._fuzzy_keys[hit[0]].id for hit in hits if hits[0][1] - hit[1] < 5}
+        return best if rivals == {best.id} else None
+
+    def _longest_match(self, tokens: list[_Token], i: int) -> tuple[int, Place] | None:
+        if (tokens[i].key,) not in self._prefixes:
+            return None  # the common case: no place name starts with this word
+        key: tuple[str, ...] = ()
+        best: tuple[int, Place] | None = None
+        for j in range(i, len(tokens)):
+            if not tokens[j].key:
+                continue
+            key = (*key, tokens[j].key)
+            if key not in self._prefixes:
+                break
+            place = self._index.get(key)
+            if place is not None:
+                best = (j + 1, place)
+        return best
+
+
+def _preference(place: Place) -> tuple[int, int]:
+    # When two places share a spelling, the watched one wins, then the more specific kind.
+    specificity = {
+        "village": 0,
+        "hill": 0,
+        "town": 1,
+        "base": 1,
+        "crossing": 1,
+        "neighbourhood": 1,
+        "city": 2,
+    }
+    return (0 if place.is_watched else 1, specificity.get(place.kind, 3))
+
+
+def _spellings(place: Place) -> list[str]:
+    return [place.name, *place.variants, *([place.arabic] if place.arabic else [])]
+
+
+_DESCRIPTORS = frozenset(
+    {"village", "town", "city", "area", "district", "province", "governorate", "countryside", "region", "the"}
+)
+
+
+def _strip_descriptors(key: tuple[str, ...]) -> tuple[str, ...]:
+    folded = {fold_token(word) for word in _DESCRIPTORS}
+    trimmed = list(key)
+    while trimmed and trimmed[-1] in folded:
+        trimmed.pop()
+    while trimmed and trimmed[0] in folded:
+        trimmed.pop(0)
+    return tuple(trimmed)
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        raw = _strip_possessive(match.group())
+        first = raw[:1]
+        tokens.append(_Token(fold_token(raw), match.start(), match.end(), first.isupper(), not _is_arabic(first)))
+    return tokens
+
+
+def _is_plausible(text: str, tokens: list[_Token], i: int, end_index: int, places: set[tuple[str, ...]]) -> bool:
+    """Reject a match that is a lower-case word or the first or last name of a person."""
+    first = next(tok for tok in tokens[i:end_index] if tok.key)
+    if not first.is_latin:
+        return True  # Arabic script: no case to check and no Latin name collisions
+    if not first.is_capital:
+        return False
+    significant = [tok for tok in tokens[i:end_index] if tok.key]
+    if len(significant) > 1:
+        return True
+    return not (
+        _is_name_neighbour(text, tokens, i, -1, places) or _is_name_neighbour(text, tokens, end_index - 1, +1, places)
+    )
+
+
+def _is_name_neighbour(text: str, tokens: list[_Token], index: int, step: int, places: set[tuple[str, ...]]) -> bool:
+    """True when the adjacent word is a capitalised word that makes the match look like a person's name."""
+    j = index + step
+    while 0 <= j < len(tokens) and _is_attached_article(text, tokens[j]):  # "Ayman al-Kassab"
+        j += step
+    if not 0 <= j < len(tokens):
+        return False
+    near, far = (tokens[j], tokens[index]) if step < 0 else (tokens[index], tokens[j])
+    gap = re.sub(r"\b(?:al|el)\b", "", text[near.end : far.start], flags=re.IGNORECASE)
+    if not _GAP_ADJACENT.fullmatch(gap):
+        return False
+    neighbour = tokens[j]
+    if not (neighbour.is_latin and neighbour.is_capital):
+        return False
+    allowed = LEADERS_OK if step < 0 else FOLLOWERS_OK
+    # A watched place next to a place is a list whose commas were lost ("Kadin Salma Dourin"), not a name.
+    if neighbour.key in allowed or (neighbour.key,) in places:
+        return False
+    return not _looks_like_headline(text, neighbour.start)
+
+
+def _is_attached_article(text: str, token: _Token) -> bool:
+    raw = text[token.start : token.end].lower()
+    return not token.key and (raw in {"al", "el"} or text[token.end : token.end + 1] == "-")
+
+
+def _looks_like_headline(text: str, position: int) -> bool:
+    """True when the line around position is in Title Case, where capitals say nothing about names."""
+    line_start = text.rfind("\n", 0, position) + 1
+    line_end = text.find("\n", position)
+    line = text[line_start : line_end if line_end != -1 else len(text)]
+    words = [word for word in re.findall(r"[A-Za-z]+", line) if len(word) > 3]
+    return len(words) >= 3 and sum(word[0].isupper() for word in words) / len(words) >= 0.7
+
+
+def load_gazetteer(path: Path) -> Gazetteer:
+    """Read a gazetteer CSV; raise ConfigError naming the row and column of every bad value."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]
+            if missing:
+                raise ConfigError([f"missing column(s) {', '.join(missing)}"], path=str(path))
+            rows = list(enumerate(reader, start=2))
+    except OSError as error:
+        raise ConfigError([f"cannot read gazetteer: {error}"], path=str(path)) from error
+    places: list[Place] = []
+    problems: list[str] = []
+    for line, row in rows:
+        place = _parse_row(row, line, problems)
+        if place is not None:
+            places.append(place)
+    problems += _check_ids(places, rows)
+    if problems:
+        raise ConfigError(problems, path=str(path))
+    return Gazetteer(places)
+
+
+def _parse_row(row: dict[str, str], line: int, problems: list[str]) -> Place | None:
+    before = len(problems)
+    cells = {column: (row.get(column) or "").strip() for column in COLUMNS}
+
+    def bad(column: str, why: str) -> None:
+        problems.append(f"row {line} column {column}: {why}")
+
+    for column in ("id", "name", "kind"):
+        if not cells[column]:
+            bad(column, "must not be empty")
+    if cells["kind"] and cells["kind"] not in KINDS:
+        bad("kind", f"{cells['kind']!r} is not one of {', '.join(sorted(KINDS))}")
+    if cells["governorate"] and cells["governorate"] not in GOVERNORATES:
+        bad("governorate", f"{cells['governorate']!r} is not a Syrian governorate")
+    if cells["is_watched"].lower() not in _TRUE:
+        bad("is_watched", f"{cells['is_watched']!r} is not true or false")
+    lat = _coordinate(cells["lat"], 32.0, 37.5, lambda why: bad("lat", why))
+    lon = _coordinate(cells["lon"], 35.5, 42.5, lambda why: bad("lon", why))
+    if (lat is None) != (lon is None) and len(problems) == before:
+        bad("lat" if lat is None else "lon", "give both lat and lon or neither")
+    if len(problems) > before:
+        return None
+    arabic, *more_arabic = [name.strip() for name in cells["arabic"].split("|")]
+    variants = tuple(v.strip() for v in [*cells["variants"].split("|"), *more_arabic] if v.strip())
+    return Place(
+        cells["id"],
+        cells["name"],
+        variants,
+        arabic,
+        cells["kind"],
+        cells["governorate"],
+        lat,
+        lon,
+        cells["parent"],
+        cells["source"],
+        _TRUE[cells["is_watched"].lower()],
+    )
+
+
+def _coordinate(cell: str, low: float, high: float, report: Callable[[str], None]) -> float | None:
+    if not cell:
+        return None
+    try:
+        value = float(cell)
+    except ValueError:
+        report(f"{cell!r} is not a number")
+        return None
+    if not low <= value <= high:
+        report(f"{value} is outside Syria ({low}..{high})")
+        return None
+    return value
+
+
+def _check_ids(places: list[Place], rows: list[tuple[int, dict[str, str]]]) -> list[str]:
+    problems = []
+    line_of: dict[str, int] = {}
+    for line, row in rows:
+        place_id = (row.get("id") or "").strip()
+        if place_id in line_of:
+            first = line_of[place_id]
+            problems.append(f"row {line} column id: duplicate id {place_id!r} (first on row {first})")
+        line_of.setdefault(place_id, line)
+    for place in places:
+        if place.parent and place.parent not in line_of:
+            problems.append(f"row {line_of[place.id]} column parent: unknown place id {place.parent!r}")
+    return problems

@@ -1,0 +1,317 @@
+"""One pass over the due feeds through every stage; the only per-feed `except Exception` lives here.
+
+A pass has four phases so that all writes happen in the calling thread (one writer) while the network and
+extraction run in a thread pool:
+    1. poll feeds (pool)         fetch + parse each due feed
+    2. save polls (writer)       fetch log, schedule, new entries as `pending`
+    3. fetch articles (pool)     fetch + extract + analyze each pending entry
+    4. save articles (writer)    fold copies, store, claims, control, alert outbox
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+import sqlite_utils
+
+from monitor.analyze import Analysis, Front, analyze_article
+from monitor.config import Config
+from monitor.extract import extract_article, html_to_text
+from monitor.feeds import Entry, ParsedFeed, discover_feed_links, find_article_links, parse_feed
+from monitor.fetch import FetchResult, fetch_url
+from monitor.ingest import ArticleSaver
+from monitor.models import Article, now_iso
+from monitor.schedule import next_check_at
+from monitor.store import feeds as feed_store
+from monitor.store.feeds import EntryRow, FeedRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPoll:
+    """What polling one feed returned: its fetches (feed, and discovered feed if any) and its entries."""
+
+    feed: FeedRow
+    fetches: tuple[tuple[str, FetchResult], ...]
+    parsed: ParsedFeed | None
+    entries: tuple[Entry, ...] = ()
+    discovered_url: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFetch:
+    """What fetching one entry's article returned, analysed when there is text."""
+
+    entry: EntryRow
+    result: FetchResult | None
+    article: Article | None
+    analysis: Analysis | None
+    error: str | None
+
+
+@dataclass(slots=True)
+class FeedReport:
+    """One feed's summary line for a pass."""
+
+    name: str
+    status: str = "ok"  # ok | not_modified | error | gone
+    http_status: int | None = None
+    entries: int = 0
+    new_entries: int = 0
+    articles: int = 0
+    kept: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True when the feed itself could not be polled."""
+        return self.status in ("error", "gone")
+
+
+def poll_feed(client: httpx.Client, feed: FeedRow, config: Config) -> FeedPoll:
+    """Fetch and parse one feed or section page (network only, no database)."""
+    result = fetch_url(client, feed.fetch_url, settings=config.http, etag=feed.etag,
+                       last_modified=feed.last_modified)
+    fetches: list[tuple[str, FetchResult]] = [(feed.kind, result)]
+    if result.outcome != "ok":
+        return FeedPoll(feed, tuple(fetches), None)
+    if feed.kind == "page":
+        links = find_article_links(result.body, result.final_url, feed.link_pattern or None)
+        entries = tuple(page_link_entry(link) for link in links)
+        return FeedPoll(feed, tuple(fetches), None, entries)
+    parsed = parse_feed(result.body, result.headers, result.final_url)
+    discovered = None
+    if not parsed.is_feed and not feed.feed_url:
+        candidates = discover_feed_links(result.body, result.final_url)
+        if candidates:
+            discovered = candidates[0]
+            result = fetch_url(client, discovered, settings=config.http)
+            fetches.append(("feed", result))
+            if result.outcome != "ok":
+                return FeedPoll(feed, tuple(fetches), None, discovered_url=discovered)
+            parsed = parse_feed(result.body, result.headers, result.final_url)
+    if not parsed.is_feed:
+        return FeedPoll(feed, tuple(fetches), parsed, error="not a feed and no feed link found on the page")
+    return FeedPoll(feed, tuple(fetches), parsed, parsed.entries, discovered)
+
+
+def page_link_entry(url: str) -> Entry:
+    """An entry for an article link found on a section page (no title or summary yet)."""
+    from monitor.feeds import entry_key
+
+    return Entry(key=entry_key(url, None, None, None), url=url, guid=None, title=None, summary=None,
+                 published_at=None, author=None)
+
+
+def fetch_entry(client: httpx.Client, entry: EntryRow, config: Config, front: Front) -> EntryFetch:
+    """Fetch, extract and analyse one entry's article (network and CPU, no database)."""
+    if not entry.url:
+        article = summary_article(entry, "the entry has no link")
+        return EntryFetch(entry, None, article, analyze_if_text(article, front), None)
+    result = fetch_url(client, entry.url, settings=config.http,
+                       accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
+    if result.outcome != "ok":
+        return EntryFetch(entry, result, None, None, result.error or result.error_kind or "fetch failed")
+    extracted = extract_article(result.body, result.final_url)
+    if extracted is None:
+        article = summary_article(entry, "the page gave no article text")
+    else:
+        article = Article(
+            url=entry.url,
+            canonical_url=None,
+            entry_key=entry.key,
+            feed_id=entry.feed_id,
+            outlet=entry.outlet or extracted.site_name,
+            title=entry.title or extracted.title or "",
+            text=extracted.text,
+            summary=entry.summary,
+            author=extracted.author,
+            site_name=extracted.site_name,
+            language=extracted.language,
+            published_at=entry.published_at or extracted.published,
+            feed_published_at=entry.published_at,
+            page_published_at=extracted.published,
+            fetched_at=now_iso(),
+            text_source="page",
+        )
+    return EntryFetch(entry, result, article, analyze_if_text(article, front), None)
+
+
+def summary_article(entry: EntryRow, note: str) -> Article:
+    """The article kept from the feed entry alone when its page cannot be fetched or extracted."""
+    return Article(
+        url=entry.url, entry_key=entry.key, feed_id=entry.feed_id, outlet=entry.outlet,
+        title=entry.title or "", text=html_to_text(entry.summary or ""), summary=entry.summary,
+        published_at=entry.published_at, feed_published_at=entry.published_at, fetched_at=now_iso(),
+        text_source="summary", extract_note=note,
+    )
+
+
+def analyze_if_text(article: Article, front: Front) -> Analysis | None:
+    """Analyse an article that has a title or text."""
+    return analyze_article(article, front) if (article.text or article.title) else None
+
+
+def run_pass(
+    db: sqlite_utils.Database,
+    client: httpx.Client,
+    config: Config,
+    saver: ArticleSaver,
+    *,
+    names: list[str] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> list[FeedReport]:
+    """Poll the due feeds (or those named) and store what they bring; returns one report per feed."""
+    now = now_iso()
+    due = feed_store.due_feeds(db, now, config.schedule.batch_size if names is None else 10**6, names)
+    reports = {feed.id: FeedReport(feed.name) for feed in due}
+    with ThreadPoolExecutor(max_workers=max(1, config.schedule.workers), thread_name_prefix="fetch") as pool:
+        polls = pool.map(lambda f: guarded_poll(client, f, config), due)
+        for poll in polls:
+            save_poll(db, poll, config, reports[poll.feed.id])
+        if should_stop():
+            return list(reports.values())
+        pending = feed_store.pending_entries(db, list(reports), config.schedule.articles_per_feed)
+        fetched = pool.map(lambda e: guarded_fetch_entry(client, e, config, saver.front), pending)
+        for item in fetched:
+            save_entry_fetch(db, item, config, saver, reports[item.entry.feed_id])
+            if should_stop():
+                break
+    for report in reports.values():
+        log_report(report)
+    return list(reports.values())
+
+
+def guarded_poll(client: httpx.Client, feed: FeedRow, config: Config) -> FeedPoll:
+    """poll_feed, turning any unexpected failure into a recorded feed error (the daemon goes on)."""
+    try:
+        return poll_feed(client, feed, config)
+    except Exception as exc:  # the pipeline boundary: one broken feed never stops the pass
+        log.exception("feed=%s url=%s unexpected error", feed.name, feed.fetch_url)
+        return FeedPoll(feed, (), None, error=f"unexpected error: {exc!r}")
+
+
+def guarded_fetch_entry(client: httpx.Client, entry: EntryRow, config: Config, front: Front) -> EntryFetch:
+    """fetch_entry, turning any unexpected failure into a recorded entry error."""
+    try:
+        return fetch_entry(client, entry, config, front)
+    except Exception as exc:  # the pipeline boundary: one broken article never stops the pass
+        log.exception("entry=%s url=%s unexpected error", entry.key, entry.url)
+        return EntryFetch(entry, None, None, None, f"unexpected error: {exc!r}")
+
+
+def save_poll(db: sqlite_utils.Database, poll: FeedPoll, config: Config, report: FeedReport) -> None:
+    """Write a feed poll: fetch log rows, schedule and health columns, new entries."""
+    feed, now = poll.feed, now_iso()
+    with db.conn:
+        for kind, result in poll.fetches:
+            feed_store.record_fetch(db, fetch_row(feed.id, kind, result, now))
+        last = poll.fetches[-1][1] if poll.fetches else None
+        changes = schedule_changes(feed, last, poll.error, config, now)
+        if poll.discovered_url:
+            changes["feed_url"] = poll.discovered_url
+        if poll.parsed is not None and poll.parsed.is_bozo:
+            report.errors.append(f"bozo feed: {poll.parsed.bozo_reason}")
+        entries = [entry_row(entry) for entry in poll.entries]
+        report.entries = len(entries)
+        report.new_entries = feed_store.add_entries(db, feed.id, entries, now)
+        if report.new_entries:
+            changes["last_entry_at"] = now
+        feed_store.update_feed(db, feed.id, changes)
+    report.http_status = last.status if last else None
+    report.status = "gone" if changes.get("is_gone") else poll_status(last, poll.error)
+    if report.failed:
+        report.errors.append(changes.get("last_error") or "failed")
+
+
+def poll_status(result: FetchResult | None, error: str | None) -> str:
+    """ok, not_modified or error for a poll."""
+    if error or result is None or result.outcome == "error":
+        return "error"
+    return result.outcome
+
+
+def schedule_changes(feed: FeedRow, result: FetchResult | None, error: str | None, config: Config,
+                     now: str) -> dict[str, object]:
+    """The feed's health and next check after a poll (miniflux style: the database is the schedule)."""
+    failed = error is not None or result is None or result.outcome == "error"
+    error_count = feed.error_count + 1 if failed else 0
+    settings = config.schedule
+    when = next_check_at(
+        datetime.fromisoformat(now.replace("Z", "+00:00")),
+        interval_s=feed.interval_s or settings.default_interval_s,
+        min_interval_s=settings.min_interval_s,
+        max_interval_s=settings.max_interval_s,
+        error_count=error_count,
+        retry_after=result.retry_after if result else None,
+        cache_control=result.headers.get("cache-control") if result else None,
+        backoff_cap_s=settings.backoff_cap_s,
+    )
+    changes: dict[str, object] = {
+        "last_checked_at": now, "error_count": error_count, "next_check_at": now_iso(when),
+        "last_status": result.status if result else None,
+    }
+    if failed:
+        changes["last_error"] = error or (result.error if result else None) or "failed"
+        if result is not None and result.status == 410:
+            changes["is_gone"] = 1
+    else:
+        changes |= {"last_error": None, "last_success_at": now}
+        if result is not None and result.outcome == "ok":
+            changes |= {"etag": result.headers.get("etag"), "last_modified": result.headers.get("last-modified")}
+    return changes
+
+
+def fetch_row(feed_id: int, kind: str, result: FetchResult, now: str) -> dict[str, object]:
+    """A fetch-log row for one attempt."""
+    return {
+        "feed_id": feed_id, "url": result.url, "kind": kind, "started_at": now, "status": result.status,
+        "bytes": result.bytes, "elapsed_ms": result.elapsed_ms, "outcome": result.outcome,
+        "error_kind": result.error_kind, "error": result.error,
+    }
+
+
+def entry_row(entry: Entry) -> dict[str, object]:
+    """An entries-table row for a parsed entry."""
+    return {"key": entry.key, "url": entry.url, "guid": entry.guid, "title": entry.title,
+            "summary": entry.summary, "published_at": entry.published_at}
+
+
+def save_entry_fetch(db: sqlite_utils.Database, item: EntryFetch, config: Config, saver: ArticleSaver,
+                     report: FeedReport) -> None:
+    """Store a fetched article, or count the failure and fall back to the feed summary at the last try."""
+    entry = item.entry
+    if item.result is not None:
+        feed_store.record_fetch(db, fetch_row(entry.feed_id, "article", item.result, now_iso()))
+    if item.article is None:
+        attempts = feed_store.fail_entry(db, entry.key, item.error or "failed")
+        report.errors.append(f"article {entry.url}: {item.error}")
+        if attempts < config.schedule.article_attempts:
+            return
+        article = summary_article(entry, f"page failed {attempts} times: {item.error}")
+        item = EntryFetch(entry, item.result, article, analyze_if_text(article, saver.front), item.error)
+    assert item.article is not None
+    stored = saver.save(item.article, item.analysis)
+    feed_store.finish_entry(db, entry.key, stored.article_id, stored.note)
+    report.articles += 1
+    report.kept += int(stored.is_relevant)
+
+
+def log_report(report: FeedReport) -> None:
+    """One summary line per feed per poll."""
+    level = logging.WARNING if report.failed else logging.INFO
+    log.log(level, "feed=%s status=%s http=%s entries=%d new=%d articles=%d kept=%d%s", report.name,
+            report.status, report.http_status, report.entries, report.new_entries, report.articles,
+            report.kept, f" error={report.errors[0]!r}" if report.errors else "")
+
+
+def reports_failed(reports: Iterable[FeedReport]) -> bool:
+    """True when any feed in a pass failed."""
+    return any(report.failed for report in reports)

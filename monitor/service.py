@@ -1,0 +1,99 @@
+"""The daemon's wiring: config, archive, HTTP client and front loaded once, and the jobs that use them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import sqlite_utils
+
+from monitor.analyze import Front, load_front
+from monitor.config import Config
+from monitor.fetch import build_client
+from monitor.ingest import ArticleSaver, read_files
+from monitor.models import now_iso
+from monitor.pipeline import FeedReport, run_pass
+from monitor.store import feeds as feed_store
+from monitor.store import open_db
+from monitor.store.articles import article_id_for_entry, purge_dropped_text, purge_fetch_log
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Service:
+    """Everything a command needs, opened once and closed once."""
+
+    config: Config
+    db: sqlite_utils.Database
+    front: Front
+    saver: ArticleSaver
+    client: httpx.Client | None = None
+
+    def poll(self, names: list[str] | None = None,
+             should_stop: Callable[[], bool] = lambda: False) -> list[FeedReport]:
+        """One pass over the due feeds (or all feeds named)."""
+        if self.client is None:
+            self.client = build_client(self.config.http)
+        return run_pass(self.db, self.client, self.config, self.saver, names=names, should_stop=should_stop)
+
+    def ingest(self, paths: list[Path]) -> tuple[int, int]:
+        """Store local article files; returns (stored, skipped as already ingested)."""
+        stored = skipped = 0
+        for article in read_files(paths):
+            if article.entry_key and article_id_for_entry(self.db, article.entry_key) is not None:
+                skipped += 1
+                continue
+            self.saver.save(article, None)
+            stored += 1
+        return stored, skipped
+
+    def maintain(self, now: datetime | None = None) -> dict[str, int]:
+        """Retention: purge old dropped text and fetch log rows, then let SQLite optimize itself."""
+        now = now or datetime.now(UTC)
+        database = self.config.database
+        with self.db.conn:
+            texts = purge_dropped_text(self.db, now_iso(now - timedelta(days=database.dropped_text_days)),
+                                       now_iso(now))
+            fetches = purge_fetch_log(self.db, now_iso(now - timedelta(days=database.fetch_log_days)))
+        self.db.execute("PRAGMA optimize")
+        log.info("maintenance purged_texts=%d purged_fetches=%d", texts, fetches)
+        return {"purged_texts": texts, "purged_fetches": fetches}
+
+    def close(self) -> None:
+        """Close the HTTP client and the database."""
+        if self.client is not None:
+            self.client.close()
+        self.db.close()
+
+
+def front_from_config(config: Config) -> Front:
+    """Load the front's data files named in [front]."""
+    paths = config.front
+    return load_front(config.resolve(paths.gazetteer), config.resolve(paths.seeds), config.resolve(paths.actors),
+                      config.classifier)
+
+
+def open_service(config: Config, db_path: str | None = None) -> Service:
+    """Open the archive, load the front and make the feeds table match the config."""
+    front = front_from_config(config)
+    db = open_db(config.resolve(db_path or config.database.path))
+    feed_store.sync_feeds(db, configured_sources(config), now_iso())
+    return Service(config=config, db=db, front=front, saver=ArticleSaver(db, front))
+
+
+def configured_sources(config: Config) -> list[dict[str, object]]:
+    """Feed and page sources as feeds-table rows."""
+    rows: list[dict[str, object]] = []
+    for kind, sources in (("feed", config.feeds), ("page", config.pages)):
+        for source in sources:
+            rows.append({
+                "name": source.name, "url": source.url, "kind": kind, "outlet": source.outlet,
+                "interval_s": source.interval, "link_pattern": getattr(source, "link_pattern", None),
+            })
+    enabled = {s.name for s in (*config.feeds, *config.pages) if s.enabled}
+    return [row for row in rows if row["name"] in enabled]

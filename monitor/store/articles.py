@@ -1,0 +1,70 @@
+"""SQL for articles: saving with their relevance decision, full-text search, retention, counts."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import sqlite_utils
+
+from monitor.models import Article
+
+
+def save_article(db: sqlite_utils.Database, article: Article, decision: dict[str, Any]) -> int:
+    """Insert an article with its relevance decision columns; returns its id."""
+    row = dataclasses.asdict(article)
+    row.update(decision)
+    if isinstance(row.get("matched_places"), list | tuple):
+        row["matched_places"] = json.dumps(list(row["matched_places"]), ensure_ascii=False)
+    table = db["articles"]
+    table.insert(row)
+    return int(table.last_pk)  # type: ignore[arg-type]
+
+
+def find_article_by_url(db: sqlite_utils.Database, canonical_url: str) -> int | None:
+    """The id of the first article stored under this canonical URL, if any."""
+    row = db.execute(
+        "SELECT id FROM articles WHERE canonical_url = ? ORDER BY id LIMIT 1", [canonical_url]
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def article_id_for_entry(db: sqlite_utils.Database, entry_key: str) -> int | None:
+    """The id of the article stored for a feed entry or local file, if any."""
+    row = db.execute("SELECT id FROM articles WHERE entry_key = ? LIMIT 1", [entry_key]).fetchone()
+    return int(row[0]) if row else None
+
+
+def search_articles(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Full-text search on title and text, best match first."""
+    return list(
+        db["articles"].search(
+            query, columns=["id", "published_at", "outlet", "title", "url", "is_relevant", "duplicate_of"],
+            limit=limit, quote=True,
+        )
+    )
+
+
+def purge_dropped_text(db: sqlite_utils.Database, before: str, now: str) -> int:
+    """Clear the text of dropped articles fetched before `before`; metadata and decision stay."""
+    cursor = db.execute(
+        """UPDATE articles SET text = NULL, text_purged_at = ?
+           WHERE is_relevant = 0 AND text IS NOT NULL AND fetched_at < ?""",
+        [now, before],
+    )
+    return cursor.rowcount
+
+
+def purge_fetch_log(db: sqlite_utils.Database, before: str) -> int:
+    """Delete fetch-log rows older than `before`."""
+    return db.execute("DELETE FROM fetches WHERE started_at < ?", [before]).rowcount
+
+
+def article_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """How many articles are kept, dropped and folded as copies."""
+    row = db.execute(
+        """SELECT count(*), coalesce(sum(is_relevant = 1), 0), coalesce(sum(is_relevant = 0), 0),
+                  coalesce(sum(duplicate_of IS NOT NULL), 0) FROM articles"""
+    ).fetchone()
+    return {"articles": row[0], "kept": row[1], "dropped": row[2], "duplicates": row[3]}

@@ -1,0 +1,1 @@
+"""SQL for control claims read from articles."""

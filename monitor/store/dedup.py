@@ -1,0 +1,309 @@
+"""SQL for copies: MinHash signatures, clusters and shared wire text.
+
+How "not stored twice" works: an exact copy (same normalised text as a stored article) keeps its row, so the
+control logic still sees which outlet published it and when, but its `text` is NULL and `duplicate_of` names
+the first-seen article of the cluster. Everything else keeps its (repeat-collapsed) text. A page whose
+canonical URL was stored before but whose text changed is linked as `url` and keeps its text: the change may
+be the news. Near and altered copies keep their text so their claims are still read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+import sqlite_utils
+
+from monitor.dedup import (
+    MINHASH_SEED,
+    NUM_PERM,
+    SHINGLE_WORDS,
+    AlteredToken,
+    DedupIndex,
+    altered_tokens,
+    collapse_repeats,
+    content_hash,
+    minhash_signature,
+    passage_fingerprints,
+    shared_passages,
+)
+from monitor.errors import StoreError
+from monitor.store.schema import migrations
+
+log = logging.getLogger(__name__)
+
+# Signatures made with other shingle/permutation settings cannot be compared; load_index skips them.
+SIGNATURE_SCHEME = f"affine32-w{SHINGLE_WORDS}-p{NUM_PERM}-s{MINHASH_SEED}"
+MAX_PASSAGE_CANDIDATES = 20  # articles sharing the most fingerprints get a full passage comparison
+
+
+@migrations(name="m003_dedup")
+def m003_dedup(db: sqlite_utils.Database) -> None:
+    """Signatures of stored articles, winnowed passage fingerprints, shared text, and a view of clusters."""
+    db["article_signatures"].create(
+        {"article_id": int, "scheme": str, "minhash": bytes},
+        pk="article_id",
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null={"scheme", "minhash"},
+    )
+    db.execute(
+        "CREATE TABLE passage_fingerprints (fingerprint INTEGER NOT NULL, article_id INTEGER NOT NULL "
+        "REFERENCES articles(id), PRIMARY KEY (fingerprint, article_id)) WITHOUT ROWID"
+    )
+    db["shared_passages"].create(
+        {
+            "article_id": int,
+            "other_id": int,
+            "shared_words": int,
+            "shared_chars": int,
+            "shared_ratio": float,  # shared words / words of article_id's text
+            "other_ratio": float,  # shared words / words of other_id's text
+            "is_same_cluster": int,  # 1: a copy of one story; 0: different stories quoting the same text
+            "passages": str,  # JSON list of the shared runs, as they read in article_id's text
+        },
+        pk=("article_id", "other_id"),
+        foreign_keys=[("article_id", "articles", "id"), ("other_id", "articles", "id")],
+    )
+    db["shared_passages"].create_index(["other_id"])
+    db.create_view(
+        "cluster_copies",
+        """SELECT a.cluster_id, root.title AS cluster_title, a.id AS article_id, a.outlet, a.url, a.title,
+       a.published_at, COALESCE(a.duplicate_kind, 'original') AS kind, a.duplicate_of,
+       a.duplicate_similarity, a.altered_tokens, a.is_text_repeated, a.text IS NOT NULL AS is_text_stored,
+       (SELECT COUNT(*) FROM shared_passages s WHERE s.article_id = a.id) AS shares_text_with
+FROM articles a LEFT JOIN articles root ON root.id = a.cluster_id
+WHERE a.cluster_id IS NOT NULL
+ORDER BY a.cluster_id, a.id""",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SharedText:
+    """Text one article shares with another stored article."""
+
+    other_id: int
+    shared_words: int
+    shared_ratio: float
+    other_ratio: float
+    is_same_cluster: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DedupOutcome:
+    """What record_article decided and wrote for one article."""
+
+    article_id: int
+    kind: str  # original | exact | url | near | altered
+    cluster_id: int
+    duplicate_of: int | None
+    similarity: float | None
+    altered: tuple[AlteredToken, ...]
+    is_text_repeated: bool
+    is_text_stored: bool
+    shared: tuple[SharedText, ...]
+
+
+def load_index(db: sqlite_utils.Database) -> DedupIndex:
+    """Rebuild the in-memory index from the stored signatures (run once at start)."""
+    try:
+        rows = db.execute(
+            "SELECT article_id, minhash FROM article_signatures WHERE scheme = ? ORDER BY article_id",
+            [SIGNATURE_SCHEME],
+        ).fetchall()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read signatures: {exc}", hint="run the migrations (open_db)") from exc
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    signatures = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.uint32).reshape(len(rows), NUM_PERM)
+    log.info("dedup index loaded signatures=%d scheme=%s", len(rows), SIGNATURE_SCHEME)
+    return DedupIndex.from_signatures(ids, signatures)
+
+
+def record_article(
+    db: sqlite_utils.Database,
+    index: DedupIndex,
+    article_id: int,
+    text: str,
+    canonical_url: str | None = None,
+    sides: Mapping[str, str] | None = None,
+) -> DedupOutcome:
+    """Collapse repeats, link the article to its copies, store its signature and shared text (one transaction)."""
+    repeats = collapse_repeats(text)
+    body, digest = repeats.text, content_hash(repeats.text)
+    try:
+        with db.conn:
+            outcome = _link_exact(db, article_id, digest, canonical_url)
+            signature = None
+            if outcome is None:
+                signature = minhash_signature(body)
+                outcome = _link_near(db, index, article_id, body, signature, sides)
+                shared = _record_shared_text(db, article_id, body, outcome.cluster_id)
+                db.execute(
+                    "INSERT OR REPLACE INTO article_signatures (article_id, scheme, minhash) VALUES (?, ?, ?)",
+                    [article_id, SIGNATURE_SCHEME, signature.astype("<u4").tobytes()],
+                )
+                outcome = replace(outcome, shared=shared)
+            outcome = replace(outcome, is_text_repeated=repeats.is_repeated)
+            _write_columns(db, outcome, body, digest)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot record copies: {exc}", article_id=article_id, hint="check the database") from exc
+    if signature is not None:  # exact and URL copies are represented by their original
+        index.add(article_id, signature)
+    log.info(
+        "dedup article=%d kind=%s cluster=%d similarity=%s shared_with=%d repeated=%s",
+        article_id, outcome.kind, outcome.cluster_id, outcome.similarity, len(outcome.shared),
+        outcome.is_text_repeated,
+    )  # fmt: skip
+    return outcome
+
+
+def _outcome(article_id: int, kind: str, cluster_id: int, duplicate_of: int | None, **rest: object) -> DedupOutcome:
+    fields: dict[str, object] = {"similarity": None, "altered": (), "is_text_stored": True, "shared": (), **rest}
+    return DedupOutcome(article_id, kind, cluster_id, duplicate_of, is_text_repeated=False, **fields)  # type: ignore[arg-type]
+
+
+def _cluster_of(db: sqlite_utils.Database, article_id: int) -> int:
+    row = db.execute("SELECT COALESCE(cluster_id, id) FROM articles WHERE id = ?", [article_id]).fetchone()
+    return int(row[0]) if row else article_id
+
+
+def _link_exact(
+    db: sqlite_utils.Database, article_id: int, digest: str, canonical_url: str | None
+) -> DedupOutcome | None:
+    row = db.execute(
+        "SELECT id FROM articles WHERE content_hash = ? AND id != ? ORDER BY id LIMIT 1", [digest, article_id]
+    ).fetchone()
+    if row:
+        root = _cluster_of(db, row[0])
+        return _outcome(article_id, "exact", root, root, similarity=1.0, is_text_stored=False)
+    if canonical_url:
+        row = db.execute(
+            "SELECT id FROM articles WHERE canonical_url = ? AND id != ? ORDER BY id LIMIT 1",
+            [canonical_url, article_id],
+        ).fetchone()
+        if row:
+            root = _cluster_of(db, row[0])
+            return _outcome(article_id, "url", root, root)
+    return None
+
+
+def _link_near(
+    db: sqlite_utils.Database,
+    index: DedupIndex,
+    article_id: int,
+    body: str,
+    signature: np.ndarray,
+    sides: Mapping[str, str] | None,
+) -> DedupOutcome:
+    matches = [m for m in index.find_near(signature) if m.article_id != article_id]
+    if not matches:
+        return _outcome(article_id, "original", article_id, None)
+    closest = matches[0]
+    row = db.execute("SELECT COALESCE(cluster_id, id), text FROM articles WHERE id = ?", [closest.article_id])
+    found = row.fetchone()
+    if found is None:  # the signature outlived its article
+        return _outcome(article_id, "original", article_id, None)
+    root, original_text = int(found[0]), found[1]
+    altered = tuple(altered_tokens(original_text, body, sides)) if original_text else ()
+    kind = "altered" if altered else "near"
+    return _outcome(article_id, kind, root, root, similarity=round(closest.similarity, 4), altered=altered)
+
+
+def _record_shared_text(
+    db: sqlite_utils.Database, article_id: int, body: str, cluster_id: int
+) -> tuple[SharedText, ...]:
+    fingerprints = passage_fingerprints(body).tolist()
+    db.execute("DELETE FROM passage_fingerprints WHERE article_id = ?", [article_id])
+    if not fingerprints:
+        return ()
+    candidates = db.execute(
+        "SELECT f.article_id, a.text, COALESCE(a.cluster_id, a.id) FROM passage_fingerprints f "
+        "JOIN articles a ON a.id = f.article_id "
+        "WHERE f.fingerprint IN (SELECT value FROM json_each(?)) AND f.article_id != ? AND a.text IS NOT NULL "
+        "GROUP BY f.article_id ORDER BY COUNT(*) DESC, f.article_id LIMIT ?",
+        [json.dumps(fingerprints), article_id, MAX_PASSAGE_CANDIDATES],
+    ).fetchall()
+    shared: list[SharedText] = []
+    for other_id, other_text, other_cluster in candidates:
+        forward, backward = shared_passages(body, other_text), shared_passages(other_text, body)
+        if not forward.passages:
+            continue
+        same = other_cluster == cluster_id
+        for a, b, overlap in ((article_id, other_id, forward), (other_id, article_id, backward)):
+            db.execute(
+                "INSERT OR REPLACE INTO shared_passages (article_id, other_id, shared_words, shared_chars, "
+                "shared_ratio, other_ratio, is_same_cluster, passages) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [a, b, overlap.shared_words, overlap.shared_chars, round(overlap.ratio, 4),
+                 round(overlap.other_ratio, 4), int(same), json.dumps([p.text for p in overlap.passages])],
+            )  # fmt: skip
+        shared.append(SharedText(other_id, forward.shared_words, forward.ratio, forward.other_ratio, same))
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO passage_fingerprints (fingerprint, article_id) VALUES (?, ?)",
+        [(f, article_id) for f in fingerprints],
+    )
+    return tuple(shared)
+
+
+def _write_columns(db: sqlite_utils.Database, outcome: DedupOutcome, body: str, digest: str) -> None:
+    altered = None
+    if outcome.altered:
+        altered = json.dumps(
+            {
+                "compared_with": outcome.duplicate_of,
+                "tokens": [{"kind": t.kind, "original": t.original, "copy": t.copy} for t in outcome.altered],
+            }
+        )
+    db.execute(
+        "UPDATE articles SET text = ?, content_hash = ?, is_text_repeated = ?, cluster_id = ?, duplicate_of = ?, "
+        "duplicate_kind = ?, duplicate_similarity = ?, altered_tokens = ? WHERE id = ?",
+        [
+            body if outcome.is_text_stored else None,
+            digest,
+            int(outcome.is_text_repeated),
+            outcome.cluster_id,
+            outcome.duplicate_of,
+            None if outcome.kind == "original" else outcome.kind,
+            outcome.similarity,
+            altered,
+            outcome.article_id,
+        ],
+    )
+
+
+def shared_text_of(db: sqlite_utils.Database, article_id: int) -> list[SharedText]:
+    """Return the stored articles that share passages with `article_id`, most shared first."""
+    rows = db.execute(
+        "SELECT other_id, shared_words, shared_ratio, other_ratio, is_same_cluster FROM shared_passages "
+        "WHERE article_id = ? ORDER BY shared_words DESC, other_id",
+        [article_id],
+    ).fetchall()
+    return [SharedText(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+
+def index_stored_articles(db: sqlite_utils.Database, batch_size: int = 1000) -> int:
+    """Store signatures and passage fingerprints for stored texts that have none (bulk import, new scheme).
+
+    Links nothing: copies among the articles indexed this way are found only for articles recorded later.
+    """
+    done, last_id = 0, -1
+    while True:
+        rows = db.execute(
+            "SELECT a.id, a.text FROM articles a LEFT JOIN article_signatures s ON s.article_id = a.id "
+            "AND s.scheme = ? WHERE a.text IS NOT NULL AND s.article_id IS NULL AND a.id > ? ORDER BY a.id LIMIT ?",
+            [SIGNATURE_SCHEME, last_id, batch_size],
+        ).fetchall()
+        if not rows:
+            return done
+        signatures = [(i, SIGNATURE_SCHEME, minhash_signature(t).astype("<u4").tobytes()) for i, t in rows]
+        fingerprints = [(f, i) for i, t in rows for f in passage_fingerprints(t).tolist()]
+        with db.conn:
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO article_signatures (article_id, scheme, minhash) VALUES (?, ?, ?)", signatures
+            )
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO passage_fingerprints (fingerprint, article_id) VALUES (?, ?)", fingerprints
+            )
+        done, last_id = done + len(rows), rows[-1][0]

@@ -1,0 +1,239 @@
+"""Copies: repeated blocks, exact/URL/near/altered copies, shared wire text, and the index after a restart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlite_utils
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor import dedup
+from monitor.store import open_db
+from monitor.store.dedup import load_index, record_article, shared_text_of
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+DATA = Path(__file__).resolve().parent / "data" / "dedup"
+
+
+def seed(prefix: str) -> tuple[str, str]:
+    """Return (title, body) of the seed file whose name starts with `prefix`."""
+    (path,) = SEEDS.glob(f"{prefix}_*.txt")
+    title, _, body = path.read_text(encoding="utf-8").partition("\n")
+    return title, body.strip()
+
+
+def store(db: sqlite_utils.Database, body: str, outlet: str, url: str | None = None) -> int:
+    """Insert an article row as the pipeline would before dedup; return its id."""
+    return int(db["articles"].insert({"outlet": outlet, "text": body, "url": url, "canonical_url": url}).last_pk)
+
+
+def row(db: sqlite_utils.Database, article_id: int) -> dict:
+    return db["articles"].get(article_id)
+
+
+def test_seed_002_text_is_stored_once(db: sqlite_utils.Database) -> None:
+    _, body = seed("002")
+    article_id = store(db, body, "Zaman al-Wasl")
+    outcome = record_article(db, load_index(db), article_id, body)
+    stored = row(db, article_id)
+    paragraphs = [p for p in stored["text"].split("\n") if p.strip()]
+    assert outcome.is_text_repeated and stored["is_text_repeated"] == 1
+    assert len(paragraphs) == len(set(paragraphs))
+    assert stored["text"].count("Rebels seized the strategic town of Kansaba") == 1
+    assert body.count("Rebels seized the strategic town of Kansaba") == 2
+    assert len(stored["text"]) < 0.6 * len(body)
+
+
+def test_collapse_repeats_keeps_a_page_without_repeats() -> None:
+    _, body = seed("000")
+    result = dedup.collapse_repeats(body)
+    assert result == dedup.RepeatResult(body, False, 0, 0)
+
+
+def test_a_single_repeated_caption_is_dropped_but_not_called_a_repeated_page() -> None:
+    _, body = seed("001")
+    result = dedup.collapse_repeats(body)
+    assert result.removed_blocks == 1
+    assert not result.is_repeated
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(alphabet="abcdefgh ", min_size=3, max_size=40), min_size=1, max_size=8, unique=True))
+def test_a_doubled_body_collapses_to_the_body(lines: list[str]) -> None:
+    lines = [line for line in dict.fromkeys(" ".join(x.split()) for x in lines) if line]
+    body = "\n".join(lines)
+    result = dedup.collapse_repeats(body + "\n" + body)
+    assert result.text == body
+    assert result.is_repeated == bool(body)
+    assert dedup.collapse_repeats(result.text).text == result.text
+
+
+def test_seeds_002_and_003_share_wire_text_both_ways(db: sqlite_utils.Database) -> None:
+    index = load_index(db)
+    ids = {}
+    for prefix, outlet in (("002", "Zaman al-Wasl"), ("003", "unnamed")):
+        _, body = seed(prefix)
+        ids[prefix] = store(db, body, outlet)
+        record_article(db, index, ids[prefix], body)
+    forward = db["shared_passages"].get((ids["003"], ids["002"]))
+    backward = db["shared_passages"].get((ids["002"], ids["003"]))
+    assert forward["shared_words"] >= dedup.MIN_PASSAGE_WORDS
+    assert backward["shared_words"] >= dedup.MIN_PASSAGE_WORDS
+    assert forward["is_same_cluster"] == 0
+    assert any("kansaba" in passage for passage in json.loads(forward["passages"]))
+    assert 0 < forward["shared_ratio"] < 0.5
+    assert row(db, ids["003"])["cluster_id"] == ids["003"]  # sharing paragraphs is not being a copy
+    assert [s.other_id for s in shared_text_of(db, ids["002"])] == [ids["003"]]
+
+
+def test_exact_copy_is_linked_and_its_text_not_stored_twice(db: sqlite_utils.Database) -> None:
+    index = load_index(db)
+    _, body = seed("000")
+    original = store(db, body, "Al Jazeera")
+    record_article(db, index, original, body)
+    copy = store(db, "  " + body.replace("\n", "\n\n") + "\n", "Mirror site")
+    outcome = record_article(db, index, copy, row(db, copy)["text"])
+    stored = row(db, copy)
+    assert (outcome.kind, outcome.duplicate_of, outcome.is_text_stored) == ("exact", original, False)
+    assert stored["text"] is None
+    assert (stored["duplicate_kind"], stored["duplicate_of"], stored["cluster_id"]) == ("exact", original, original)
+    assert stored["outlet"] == "Mirror site"
+    assert row(db, original)["text"] == body
+
+
+def test_same_canonical_url_is_linked_and_a_changed_text_kept(db: sqlite_utils.Database) -> None:
+    index = load_index(db)
+    url = "https://example.org/news/latakia"
+    _, body = seed("004")
+    first = store(db, body, "TRT World", url)
+    record_article(db, index, first, body, canonical_url=url)
+    updated = body + "\nUpdate: the army said it had also entered the village of Kinsibba."
+    second = store(db, updated, "TRT World", url)
+    outcome = record_article(db, index, second, updated, canonical_url=url)
+    assert (outcome.kind, outcome.cluster_id) == ("url", first)
+    assert row(db, second)["text"] == dedup.collapse_repeats(updated).text  # "Photo by: AFP" was printed twice
+    assert row(db, second)["duplicate_kind"] == "url"
+
+
+def test_near_copy_with_new_headline_and_boilerplate_is_folded(db: sqlite_utils.Database) -> None:
+    index = load_index(db)
+    _, body = seed("000")
+    original = store(db, body, "Al Jazeera")
+    record_article(db, index, original, body)
+    paragraphs = body.split("\n\n")
+    edited = "\n\n".join(
+        ["Regime troops push north in Latakia (Wire report)", *paragraphs[1:-1], "Follow us on Twitter. (c) 2016"]
+    )
+    copy = store(db, edited, "Aggregator")
+    outcome = record_article(db, index, copy, edited)
+    stored = row(db, copy)
+    assert outcome.kind == "near"
+    assert (stored["duplicate_of"], stored["cluster_id"], stored["duplicate_kind"]) == (original, original, "near")
+    assert dedup.NEAR_THRESHOLD <= stored["duplicate_similarity"] < 1
+    assert stored["altered_tokens"] is None
+    assert stored["text"] == edited
+    assert row(db, original)["cluster_id"] == original
+    cluster = list(db.query("SELECT article_id, kind FROM cluster_copies WHERE cluster_id = ?", [original]))
+    assert cluster == [{"article_id": original, "kind": "original"}, {"article_id": copy, "kind": "near"}]
+
+
+def test_altered_copy_is_folded_and_flagged_with_the_changed_facts(db: sqlite_utils.Database) -> None:
+    index = load_index(db)
+    original_text = (DATA / "llm262_original.txt").read_text(encoding="utf-8")
+    altered_text = (DATA / "llm262_altered.txt").read_text(encoding="utf-8")
+    original = store(db, original_text, "Al Arabiya")
+    record_article(db, index, original, original_text)
+    copy = store(db, altered_text, "unknown")
+    outcome = record_article(db, index, copy, altered_text)
+    stored = row(db, copy)
+    changes = json.loads(stored["altered_tokens"])
+    pairs = {(t["kind"], t["original"], t["copy"]) for t in changes["tokens"]}
+    assert (stored["duplicate_kind"], stored["cluster_id"], changes["compared_with"]) == ("altered", original, original)
+    assert ("number", "August 21", "December 15") in pairs
+    assert ("side", "the Syrian government", "ISIS") in pairs
+    assert outcome.altered and stored["text"] == altered_text
+
+
+def test_altered_tokens_ignores_synonyms_of_one_side_and_spelling_variants() -> None:
+    text = "Syrian government forces shelled Raqa on Sunday, killing 20 civilians, the monitor said."
+    assert dedup.altered_tokens(text, text.replace("government", "regime").replace("Raqa", "Raqqa")) == []
+    changed = dedup.altered_tokens(text, text.replace("20", "35").replace("government forces", "rebels"))
+    assert {(t.kind, t.original, t.copy) for t in changed} == {
+        ("number", "20", "35"),
+        ("side", "government forces", "rebels"),
+    }
+
+
+def test_altered_tokens_reads_sides_from_a_given_lexicon() -> None:
+    text = "The town was taken by Hezbollah on Friday after heavy fighting near the border."
+    swapped = text.replace("Hezbollah", "Ahrar al-Sham")
+    sides = {"Hezbollah": "government", "Ahrar al-Sham": "rebels", "NDF": "government"}
+    assert [t.kind for t in dedup.altered_tokens(text, swapped, sides)] == ["side"]
+    # An acronym is matched in capitals only, so the verb "is" names no side.
+    assert dedup.altered_tokens("the town is held by the NDF now", "the town was held by the NDF now", sides) == []
+
+
+def test_unrelated_articles_are_not_linked(db: sqlite_utils.Database) -> None:
+    index = load_index(db)
+    outcomes = []
+    for prefix in ("000", "004"):
+        _, body = seed(prefix)
+        article_id = store(db, body, prefix)
+        outcomes.append(record_article(db, index, article_id, body))
+    assert [o.kind for o in outcomes] == ["original", "original"]
+    assert [o.cluster_id for o in outcomes] == [o.article_id for o in outcomes]
+    assert db["shared_passages"].count == 0
+
+
+def test_a_duplicate_of_an_article_stored_before_a_restart_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    _, body = seed("003")
+    first_db = open_db(path)
+    original = store(first_db, body, "unnamed")
+    record_article(first_db, load_index(first_db), original, body)
+    first_db.conn.close()
+
+    db = open_db(path)
+    index = load_index(db)
+    assert len(index) == 1
+    edited = body.replace("Syrian rebels advance further in Latakia countryside", "Rebels gain ground")
+    copy = store(db, edited + "\nShare this article", "Aggregator")
+    outcome = record_article(db, index, copy, edited + "\nShare this article")
+    assert (outcome.kind, outcome.cluster_id) == ("near", original)
+
+
+def test_index_finds_the_closest_signature_and_rebuilds_its_arrays() -> None:
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 2**32, size=dedup.NUM_PERM, dtype=np.uint32)
+    index = dedup.DedupIndex.from_signatures(
+        np.arange(2000), rng.integers(0, 2**32, size=(2000, dedup.NUM_PERM), dtype=np.uint32)
+    )
+    close, closer = base.copy(), base.copy()
+    close[: dedup.NUM_PERM // 2] = 0  # half the values agree: similarity 0.5
+    closer[: dedup.NUM_PERM // 8] = 0  # 7/8 agree
+    index.add(5000, close)
+    index.add(5001, closer)
+    for article_id in range(6000, 6000 + 1100):  # crosses the tail limit, so the arrays are rebuilt
+        index.add(article_id, rng.integers(0, 2**32, size=dedup.NUM_PERM, dtype=np.uint32))
+    matches = index.find_near(base)
+    assert [m.article_id for m in matches] == [5001, 5000]
+    assert matches[0].similarity == pytest.approx(7 / 8)
+    assert len(index) == 2000 + 2 + 1100
+
+
+def test_content_hash_ignores_layout_and_quote_style() -> None:
+    assert dedup.content_hash("Latakia’s  coast\n\n") == dedup.content_hash("latakia's coast")
+    assert dedup.content_hash("Latakia coast") != dedup.content_hash("Tartus coast")
+
+
+def test_lsh_bands_catch_pairs_at_the_threshold() -> None:
+    bands, rows = dedup.lsh_bands(dedup.NEAR_THRESHOLD, dedup.NUM_PERM, dedup.LSH_RECALL)
+    assert bands * rows <= dedup.NUM_PERM
+    assert 1 - (1 - dedup.NEAR_THRESHOLD**rows) ** bands >= dedup.LSH_RECALL
+    assert 1 - (1 - 0.02**rows) ** bands < 0.02  # unrelated articles rarely become candidates
+    assert dedup.lsh_bands(0.9, 128, 0.99)[1] > rows  # a higher threshold affords longer bands

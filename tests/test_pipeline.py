@@ -1,0 +1,168 @@
+"""End to end through the real pipeline: a local news site, its feed, the archive, and `monitor once`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from seedsite import seed_rows, serve_seed_site
+
+from monitor.cli import cli
+from monitor.config import load_config
+from monitor.service import open_service
+
+
+def write_config(tmp_path: Path, feeds: list[tuple[str, str]], extra: str = "") -> Path:
+    """A config for tests: private addresses allowed, the project's front data, the given feeds."""
+    from paths import ROOT
+
+    lines = [
+        "[database]", f'path = "{tmp_path / "monitor.db"}"',
+        "[http]", "allow_private = true", "total_timeout = 5.0", "read_timeout = 2.0",
+        "[front]", f'gazetteer = "{ROOT / "front/gazetteer.csv"}"', f'actors = "{ROOT / "front/actors.toml"}"',
+        f'seeds = "{ROOT / "seeds"}"',
+    ]
+    for name, url in feeds:
+        lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"']
+    path = tmp_path / "config.toml"
+    path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
+    return path
+
+
+def test_once_stores_the_five_seed_articles_with_text_outlet_and_date(http_server, tmp_path: Path) -> None:
+    feed_url = serve_seed_site(http_server)
+    config_path = write_config(tmp_path, [("coast", feed_url)])
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "once"])
+    assert result.exit_code == 0, result.output
+    service = open_service(load_config(config_path))
+    rows = list(service.db.query("SELECT * FROM articles ORDER BY published_at"))
+    assert len(rows) == 5
+    expected = {row["published"]: row["outlet"] for row in seed_rows()}
+    for row in rows:
+        assert len(row["text"]) > 500, row["title"]
+        assert row["text_source"] == "page"
+        assert row["published_at"][:10] in expected
+        assert row["outlet"] == expected[row["published_at"][:10]]
+        assert row["decision_reason"]
+    kansaba = [r for r in rows if "Kansaba" in r["text"] and "Zaman" in r["text"]]
+    assert kansaba and kansaba[0]["is_text_repeated"] == 1
+    assert kansaba[0]["text"].count("Rebels seized the strategic town of Kansaba") == 1
+    service.close()
+
+
+def test_second_poll_gets_304_and_stores_nothing_new(http_server, tmp_path: Path) -> None:
+    feed_url = serve_seed_site(http_server)
+    config = load_config(write_config(tmp_path, [("coast", feed_url)]))
+    service = open_service(config)
+    first = service.poll(names=["coast"])
+    pages_fetched = len([r for r in http_server.requests if r.path.startswith("/news/")])
+    second = service.poll(names=["coast"])
+    assert first[0].articles == 5 and first[0].status == "ok"
+    assert second[0].status == "not_modified" and second[0].articles == 0
+    feed_requests = http_server.requests_to("/feed.xml")
+    assert feed_requests[1].headers.get("if-none-match") == '"seeds-v1"'
+    assert len([r for r in http_server.requests if r.path.startswith("/news/")]) == pages_fetched
+    assert service.db["articles"].count == 5
+    statuses = [row["status"] for row in service.db.query("SELECT status FROM fetches WHERE kind = 'feed'")]
+    assert statuses == [200, 304]
+    service.close()
+
+
+def test_failing_feed_is_recorded_backs_off_and_once_exits_1(http_server, tmp_path: Path) -> None:
+    http_server.route("/broken.xml", status=503, headers={"Retry-After": "3600"})
+    feed_url = serve_seed_site(http_server)
+    config_path = write_config(tmp_path, [("coast", feed_url), ("broken", http_server.url("/broken.xml"))])
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "once"])
+    assert result.exit_code == 1
+    service = open_service(load_config(config_path))
+    broken = service.db.execute(
+        "SELECT error_count, last_status, last_error, next_check_at, last_checked_at FROM feeds WHERE name='broken'"
+    ).fetchone()
+    assert broken[0] == 1 and broken[1] == 503 and broken[2]
+    assert broken[3] > broken[4]  # next check pushed into the future
+    assert service.db["articles"].count == 5  # the healthy feed is unaffected
+    service.close()
+
+
+def test_gone_feed_is_marked_and_not_polled_again(http_server, tmp_path: Path) -> None:
+    http_server.route("/gone.xml", status=410)
+    service = open_service(load_config(write_config(tmp_path, [("gone", http_server.url("/gone.xml"))])))
+    reports = service.poll(names=["gone"])
+    assert reports[0].status == "gone"
+    assert service.db.execute("SELECT is_gone FROM feeds").fetchone()[0] == 1
+    assert service.poll(names=["gone"]) == []
+    service.close()
+
+
+def test_ingest_seeds_with_dates_and_skips_reingest(tmp_path: Path) -> None:
+    from paths import SEEDS
+
+    config_path = write_config(tmp_path, [])
+    runner = CliRunner()
+    first = runner.invoke(cli, ["--config", str(config_path), "ingest", str(SEEDS)])
+    assert first.exit_code == 0, first.output
+    assert "stored 5" in first.output
+    again = runner.invoke(cli, ["--config", str(config_path), "ingest", str(SEEDS)])
+    assert "stored 0" in again.output and "skipped 5" in again.output
+    service = open_service(load_config(config_path))
+    dates = sorted(r["published_at"] for r in service.db.query("SELECT published_at FROM articles"))
+    assert dates == sorted(row["published"] for row in seed_rows())
+    service.close()
+
+
+def test_ingest_jsonl(tmp_path: Path) -> None:
+    data = tmp_path / "articles.jsonl"
+    records = [{"id": 1, "url": "https://example.org/a", "title": "Rebels seize Kinsabba",
+                "text": "Rebels seized the town of Kinsabba in Latakia province on Friday.",
+                "published": "2016-07-01", "outlet": "Example"}]
+    data.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    config_path = write_config(tmp_path, [])
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "ingest", str(data)])
+    assert result.exit_code == 0, result.output
+    service = open_service(load_config(config_path))
+    row = next(service.db.query("SELECT * FROM articles"))
+    assert row["outlet"] == "Example" and row["published_at"] == "2016-07-01"
+    assert row["canonical_url"] == "https://example.org/a"
+    service.close()
+
+
+def test_search_finds_stored_articles(tmp_path: Path) -> None:
+    from paths import SEEDS
+
+    config_path = write_config(tmp_path, [])
+    runner = CliRunner()
+    runner.invoke(cli, ["--config", str(config_path), "ingest", str(SEEDS)])
+    result = runner.invoke(cli, ["--config", str(config_path), "search", "Kinsabba"])
+    assert result.exit_code == 0
+    assert "Assad forces advance in northern Latakia" in result.output
+    assert "Atshan" not in result.output
+
+
+def all_commands(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path of the CLI, sub-groups included."""
+    paths = []
+    for name, command in sorted(group.commands.items()):
+        paths.append((*prefix, name))
+        if isinstance(command, click.Group):
+            paths += all_commands(command, (*prefix, name))
+    return paths
+
+
+@pytest.mark.parametrize("command", all_commands(), ids=" ".join)
+def test_every_command_has_help(command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0
+    help_text = result.output.split("Options:")[0]
+    assert len(help_text.strip().splitlines()) >= 3, help_text
+
+
+def test_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[database]\npathh = 1\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "check-config"])
+    assert result.exit_code == 2
+    assert "database.pathh: unknown key" in result.output
+    assert "Traceback" not in result.output
