@@ -34,8 +34,16 @@ def synthetic_claims(towns: int, per_town: int, seed: int = 7) -> list[dict[str,
             if rng.random() < 0.2:
                 side = rng.choice(SIDES)
             status = rng.choices(("new", "background", "disputed"), (0.7, 0.25, 0.05))[0]
-            rows.append({"town_id": f"t{town}", "gained_by": side, "lost_by": None, "status": status,
-                         "event_date": day.isoformat(), "claimed_by": None})
+            rows.append(
+                {
+                    "town_id": f"t{town}",
+                    "gained_by": side,
+                    "lost_by": None,
+                    "status": status,
+                    "event_date": day.isoformat(),
+                    "claimed_by": None,
+                }
+            )
     return rows
 
 
@@ -51,9 +59,22 @@ def main() -> None:
     evidence: dict[str, list[Evidence]] = {}
     for claim_id, row in enumerate(claims, start=1):
         evidence.setdefault(str(row["town_id"]), []).append(
-            Evidence(claim_id, claim_id, str(row["town_id"]), "Town", str(row["gained_by"]), None, str(row["status"]),
-                     str(row["event_date"]), str(row["event_date"]), OUTLETS[claim_id % len(OUTLETS)], None, None,
-                     "quote", f"src-{claim_id}")
+            Evidence(
+                claim_id,
+                claim_id,
+                str(row["town_id"]),
+                "Town",
+                str(row["gained_by"]),
+                None,
+                str(row["status"]),
+                str(row["event_date"]),
+                str(row["event_date"]),
+                OUTLETS[claim_id % len(OUTLETS)],
+                None,
+                None,
+                "quote",
+                f"src-{claim_id}",
+            )
         )
     began = time.perf_counter()
     changes = sum(len(build_timeline(t, points, settings).changes) for t, points in evidence.items())
@@ -63,8 +84,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = open_db(Path(folder) / "bench.db")
         db["articles"].insert_all(
-            ({"id": i, "outlet": OUTLETS[i % len(OUTLETS)], "published_at": row["event_date"], "url": f"u{i}"}
-             for i, row in enumerate(claims, start=1)),
+            (
+                {"id": i, "outlet": OUTLETS[i % len(OUTLETS)], "published_at": row["event_date"], "url": f"u{i}"}
+                for i, row in enumerate(claims, start=1)
+            ),
             pk="id",
         )
         db["claims"].insert_all(

@@ -30,8 +30,8 @@ WATCHED_ADMIN1 = {"02", "14"}
 # English text to learn common words from: a spelling that is an everyday word ("Road", "Mare") never matches.
 ENGLISH_CORPUS = SHARED / "article-extraction-benchmark" / "ground-truth.json"
 # GeoNames spellings that name something else in war news: al-Sham (the Levant, in group names), the Nazi
-# regime, Adra (its own town), Khan (a title), Sam and Qasim (first names).
-AMBIGUOUS = {"Sham", "Cham", "Nazi", "Adra", "Khan", "Damas", "Sam", "Qasim"}
+# regime, Adra (its own town), Khan (a title), Sam, Qasim, Dali and Sabah (names; Daily Sabah is a newspaper).
+AMBIGUOUS = {"Sham", "Cham", "Nazi", "Adra", "Khan", "Damas", "Sam", "Qasim", "Dali", "Sabah"}
 ARABIC = re.compile(r"[\u0600-\u06ff]")
 LATIN = re.compile(r"^[A-Za-z\u00c0-\u024f\u1e00-\u1eff'`‘’ʿʾ .\-]+$")
 

@@ -26,9 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 # Words that say what kind of place a name is, not which place: dropped before names are compared.
 DESCRIPTORS = frozenset(
-    fold_name("village villages town city area district province governorate countryside hill hilltop hills farms"
-              " base airbase air military airport camp road street neighbourhood neighborhood field fields gas oil"
-              " station crossing border the of")
+    fold_name(
+        "village villages town city area district province governorate countryside hill hilltop hills farms"
+        " base airbase air military airport camp road street neighbourhood neighborhood field fields gas oil"
+        " station crossing border the of"
+    )
 )
 TARGETS = {"precision_new": 0.85, "recall_new": 0.75, "status_accuracy": 0.90}
 
@@ -103,7 +105,9 @@ def evaluate(fakes: list[dict[str, str]], gold_rows: list[dict], gazetteer: Gaze
     return counts
 
 
-def report_errors(index: int, row: dict, gold: list[dict], predicted: list[Claim], pairs: list, new_pairs: list) -> None:
+def report_errors(
+    index: int, row: dict, gold: list[dict], predicted: list[Claim], pairs: list, new_pairs: list
+) -> None:
     """Print the misses and false claims of one article."""
     matched_new_gold = [id(g) for g, _ in new_pairs]
     matched_new_pred = [id(c) for _, c in new_pairs]
@@ -123,7 +127,9 @@ def throughput(fakes: list[dict[str, str]], gazetteer: Gazetteer) -> tuple[float
     actors = load_actors(ROOT / "front" / "actors.toml")
     started = time.perf_counter()
     for row in fakes:
-        extract_claims(row["article_title"], row["article_content"], published_of(row), gazetteer, actors, row["source"])
+        extract_claims(
+            row["article_title"], row["article_content"], published_of(row), gazetteer, actors, row["source"]
+        )
     claims_rate = len(fakes) / (time.perf_counter() - started)
     pages = [
         f"<html><head><title>{row['article_title']}</title></head><body><article><h1>{row['article_title']}</h1>"
@@ -162,8 +168,10 @@ def main() -> None:
     print(f"status measured on {c['matched']} matched claims of any status")
     if not args.no_speed:
         claims_rate, trafilatura_rate = throughput(fakes, gazetteer)
-        print(f"throughput over {len(fakes)} FA-KES articles: extract_claims {claims_rate:.0f} articles/s, "
-              f"trafilatura.extract on the same articles as HTML {trafilatura_rate:.0f} articles/s")
+        print(
+            f"throughput over {len(fakes)} FA-KES articles: extract_claims {claims_rate:.0f} articles/s, "
+            f"trafilatura.extract on the same articles as HTML {trafilatura_rate:.0f} articles/s"
+        )
 
 
 if __name__ == "__main__":

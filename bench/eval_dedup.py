@@ -1,8 +1,8 @@
 """Near-copy detection on FA-KES against hand-labelled pairs: precision/recall, threshold and shingle sweep.
 
-    .venv/bin/python bench/eval_dedup.py candidates   # (re)draw the sample of pairs to label
-    .venv/bin/python bench/eval_dedup.py show 0 40    # print pairs 0..39 of the sample for reading
-    .venv/bin/python bench/eval_dedup.py              # evaluate against tests/data/dedup/fakes_pairs.csv
+.venv/bin/python bench/eval_dedup.py candidates   # (re)draw the sample of pairs to label
+.venv/bin/python bench/eval_dedup.py show 0 40    # print pairs 0..39 of the sample for reading
+.venv/bin/python bench/eval_dedup.py              # evaluate against tests/data/dedup/fakes_pairs.csv
 """
 
 from __future__ import annotations
@@ -84,8 +84,10 @@ def show(start: int, stop: int) -> None:
     for number, pair in enumerate(sample, start):
         a, b = rows[int(pair["row_a"])], rows[int(pair["row_b"])]
         overlap = dedup.shared_passages(a["article_content"], b["article_content"])
-        print(f"=== #{number} rows {pair['row_a']}/{pair['row_b']} {pair['stratum']} c3={pair['containment3']}"
-              f" j3={pair['jaccard3']} shared={overlap.ratio:.2f}/{overlap.other_ratio:.2f}")
+        print(
+            f"=== #{number} rows {pair['row_a']}/{pair['row_b']} {pair['stratum']} c3={pair['containment3']}"
+            f" j3={pair['jaccard3']} shared={overlap.ratio:.2f}/{overlap.other_ratio:.2f}"
+        )
         for row, other in ((a, b), (b, a)):
             words = dedup.text_words(row["article_content"])
             head = f"[{row['source']} {row['date']} label={row['label']} words={len(words)}]"
@@ -98,14 +100,13 @@ def show(start: int, stop: int) -> None:
 
 def unshared_words(text: str, other: str) -> str:
     """Return the words of `text` not covered by passages shared with `other`, gaps marked with |."""
-    words = dedup.text_words(text)
-    covered = dedup._covered_by(words, set(dedup._gram_hashes(dedup.text_words(other)).tolist()))
-    out, previous = [], True
-    for word, is_covered in zip(words, covered, strict=True):
-        if not is_covered:
-            out.append(("| " if previous else "") + word)
-        previous = is_covered
-    return " ".join(out)
+    dedup.MIN_PASSAGE_WORDS, kept = 1, dedup.MIN_PASSAGE_WORDS
+    shared = dedup.shared_passages(text, other)
+    dedup.MIN_PASSAGE_WORDS = kept
+    rest = " ".join(dedup.text_words(text))
+    for passage in shared.passages:
+        rest = rest.replace(passage.text, " |", 1)
+    return rest
 
 
 def load_labels() -> list[tuple[int, int, str, str]]:
@@ -152,9 +153,11 @@ def index_run(texts: list[str], labels: list[tuple[int, int, str, str]]) -> set[
     elapsed = time.perf_counter() - started
     labelled = {(a, b) for a, b, _, _ in labels}
     precision, recall, f1 = scores(found, labels)
-    print(f"\nDedupIndex (shingle {dedup.SHINGLE_WORDS}, threshold {dedup.NEAR_THRESHOLD}, "
-          f"{index.bands} bands x {index.rows} rows): {len(found)} near-copy pairs linked among "
-          f"{len(texts)} articles in {elapsed:.2f} s; {len(found & labelled)} of them are labelled")
+    print(
+        f"\nDedupIndex (shingle {dedup.SHINGLE_WORDS}, threshold {dedup.NEAR_THRESHOLD}, "
+        f"{index.bands} bands x {index.rows} rows): {len(found)} near-copy pairs linked among "
+        f"{len(texts)} articles in {elapsed:.2f} s; {len(found & labelled)} of them are labelled"
+    )
     print(f"  on the labelled pairs: precision {precision:.3f} recall {recall:.3f} F1 {f1:.3f}")
     missed = [(a, b) for a, b, _, lab in labels if lab == "copy" and (a, b) not in found]
     wrong = [(a, b, lab) for a, b, _, lab in labels if lab != "copy" and (a, b) in found]
@@ -205,8 +208,10 @@ def llm_variants() -> None:
                 near += 1
                 altered += bool(dedup.altered_tokens(a, b))
         sims.sort()
-        print(f"\nLLM variants Original vs {column} ({len(rows)} pairs): median similarity "
-              f"{sims[len(sims) // 2]:.2f}; {near} folded as near-copies, {altered} of those flagged altered")
+        print(
+            f"\nLLM variants Original vs {column} ({len(rows)} pairs): median similarity "
+            f"{sims[len(sims) // 2]:.2f}; {near} folded as near-copies, {altered} of those flagged altered"
+        )
 
 
 def evaluate() -> None:

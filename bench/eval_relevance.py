@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from monitor.classify import ClassifierSettings, classify, load_reference
+from monitor.classify import ClassifierSettings, build_reference, classify, load_reference
 from monitor.gazetteer import load_gazetteer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,10 +53,12 @@ def main() -> None:
     rows = read_fakes(FAKES)
     labels = read_labels(DEV_LABELS)
     counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+    scores: dict[bool, list[float]] = {True: [], False: []}
     for index, label in sorted(labels.items()):
         row = rows[index]
         verdict = classify(row["article_title"], row["article_content"], reference, gazetteer, settings)
         wanted = label in KEEP
+        scores[wanted].append(verdict.score)
         outcome = ("t" if verdict.is_relevant == wanted else "f") + ("p" if verdict.is_relevant else "n")
         counts[outcome] += 1
         if args.errors and outcome in {"fp", "fn"}:
@@ -65,13 +67,25 @@ def main() -> None:
     recall = counts["tp"] / ((counts["tp"] + counts["fn"]) or 1)
     f1 = 2 * precision * recall / ((precision + recall) or 1)
     seeds = sorted((ROOT / "seeds").glob("*.txt"))
-    kept = []
-    for path in seeds:
-        title, _, body = path.read_text(encoding="utf-8").partition("\n")
+    texts = [path.read_text(encoding="utf-8") for path in seeds]
+    kept, kept_left_out = [], []
+    for index, text in enumerate(texts):
+        title, _, body = text.partition("\n")
         kept.append(classify(title, body, reference, gazetteer, settings).is_relevant)
+        others = [i for i in range(len(seeds)) if i != index]
+        without = build_reference([seeds[i].name for i in others], [texts[i] for i in others])
+        kept_left_out.append(classify(title, body, without, gazetteer, settings).is_relevant)
     print(f"dev rows {len(labels)} (keep {counts['tp'] + counts['fn']}): {counts}")
     print(f"precision {precision:.3f} (target >= 0.90)  recall {recall:.3f}  F1 {f1:.3f} (target >= 0.90)")
-    print(f"seeds kept {sum(kept)}/{len(seeds)} (target: all)  threshold {settings.threshold}")
+    print(
+        f"seeds kept {sum(kept)}/{len(seeds)} (target: all); kept when left out of the reference"
+        f" {sum(kept_left_out)}/{len(seeds)}; threshold {settings.threshold}"
+    )
+    keep_scores = sorted(scores[True])
+    print(
+        f"margin: keep-labelled scores {' '.join(f'{s:.2f}' for s in keep_scores[:3])} ... (lowest three);"
+        f" highest drop-labelled {' '.join(f'{s:.2f}' for s in sorted(scores[False])[-3:])}"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 
 from monitor.errors import ConfigError
@@ -56,6 +57,16 @@ class Leaning:
 
 
 @dataclass(frozen=True, slots=True)
+class Matcher:
+    """The compiled phrases of one leaning: one regex, the side of each folded phrase, the loaded ones."""
+
+    leaning: str
+    pattern: re.Pattern[str]
+    sides: tuple[tuple[str, str], ...]  # (folded phrase, side)
+    loaded: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class ActorLexicon:
     """Sides, the phrases naming them, outlet leanings and claim words, with matchers compiled at load."""
 
@@ -63,17 +74,15 @@ class ActorLexicon:
     phrases: tuple[tuple[str, str], ...]  # (phrase, side)
     leanings: tuple[Leaning, ...]
     words: ClaimWords
-    matchers: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...]  # (leaning or "", regex, loaded phrases)
+    matchers: tuple[Matcher, ...]  # one per leaning, plus the neutral one (leaning "")
+    outlet_keys: tuple[tuple[str, str], ...]  # (folded outlet name, leaning)
 
     def leaning_of(self, outlet: str | None) -> str:
         """Return the leaning name of an outlet ("" when none is known)."""
         if not outlet:
             return ""
         folded = f" {fold_phrase(outlet)} "
-        for leaning in self.leanings:
-            if any(f" {fold_phrase(name)} " in folded for name in leaning.outlets):
-                return leaning.name
-        return ""
+        return next((leaning for key, leaning in self.outlet_keys if f" {key} " in folded), "")
 
     def unnamed_gainer(self, outlet: str | None) -> str | None:
         """Return the side an outlet means when it reports a place taken without naming who took it."""
@@ -83,20 +92,18 @@ class ActorLexicon:
     def find_actors(self, text: str, outlet: str | None = None) -> list[ActorMention]:
         """Return the side-naming phrases of `text`, longest match first, loaded words read for `outlet`."""
         leaning = self.leaning_of(outlet)
-        pattern, loaded = next((p, ld) for name, p, ld in self.matchers if name == leaning)
-        sides = dict(self.phrases)
-        for lean in self.leanings:
-            if lean.name == leaning:
-                sides.update(lean.phrases)
-        folded_sides = {fold_phrase(phrase): side for phrase, side in sides.items()}
+        matcher = next(m for m in self.matchers if m.leaning == leaning)
+        folded_sides = dict(matcher.sides)
         mentions: list[ActorMention] = []
-        for match in pattern.finditer(text):
+        for match in matcher.pattern.finditer(text):
             key = fold_phrase(match.group("phrase"))
             side = folded_sides.get(key, UNKNOWN)
-            is_loaded = key in loaded
+            is_loaded = key in matcher.loaded
             previous = mentions[-1] if mentions else None
             if is_loaded and previous and match.start() - previous.end <= MODIFIER_GAP_CHARS:
-                mentions[-1] = ActorMention(previous.side, text[previous.start : match.end()], previous.start, match.end())
+                mentions[-1] = ActorMention(
+                    previous.side, text[previous.start : match.end()], previous.start, match.end()
+                )
                 continue
             mentions.append(ActorMention(side, match.group(0), match.start(), match.end(), is_loaded))
         return mentions
@@ -107,6 +114,7 @@ class ActorLexicon:
         return mentions[0].side if mentions else UNKNOWN
 
 
+@lru_cache(maxsize=65536)
 def fold_phrase(text: str) -> str:
     """Lower-case a phrase, drop apostrophes and a possessive s, and treat hyphens as spaces."""
     text = re.sub(r"['’]s?\b", "", text.lower())
@@ -151,12 +159,15 @@ def build_lexicon(
 ) -> ActorLexicon:
     """Assemble a lexicon and compile one matcher per leaning (plus the neutral one)."""
     base = [phrase for phrase, _ in phrases]
-    matchers = [("", compile_matcher(base), frozenset[str]())]
+    base_sides = tuple((fold_phrase(phrase), side) for phrase, side in phrases)
+    matchers = [Matcher("", compile_matcher(base), base_sides, frozenset())]
     for leaning in leanings:
         loaded = [phrase for phrase, _ in leaning.phrases]
-        folded = frozenset(fold_phrase(p) for p in loaded)
-        matchers.append((leaning.name, compile_matcher(base + loaded), folded))
-    return ActorLexicon(sides, tuple(phrases), tuple(leanings), words, tuple(matchers))
+        folded = tuple((fold_phrase(phrase), side) for phrase, side in leaning.phrases)
+        matcher = compile_matcher(base + loaded)
+        matchers.append(Matcher(leaning.name, matcher, base_sides + folded, frozenset(f for f, _ in folded)))
+    outlet_keys = tuple((fold_phrase(name), leaning.name) for leaning in leanings for name in leaning.outlets)
+    return ActorLexicon(sides, tuple(phrases), tuple(leanings), words, tuple(matchers), outlet_keys)
 
 
 def read_sides(table: object, problems: list[str]) -> tuple[str, ...]:

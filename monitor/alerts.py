@@ -1,6 +1,8 @@
-"""Alert channels and their settings, and rendering an alert into an email or a webhook body (pure).
+"""Alerts as data (pure): an outbox row parsed, the channel filters, and the rendered email message and
+JSON, Slack and Discord webhook bodies.
 
-No I/O here: sending and retrying live in delivery.py; deciding whether to alert lives in control.py.
+No I/O here: channel settings live in channels.py, sending and retrying in delivery.py, and deciding whether
+to alert in control.py.
 """
 
 from __future__ import annotations
@@ -8,186 +10,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
-import ipaddress
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-ALERT_KINDS = ("claimed", "confirmed", "contested", "reverted", "feed_health")
-TLS_MODES = ("none", "starttls", "implicit")
-WEBHOOK_FORMATS = ("json", "slack", "discord")
+# The settings are re-exported (`X as X`): config.py imports them from monitor.alerts.
+from monitor.channels import ALERT_KINDS as ALERT_KINDS
+from monitor.channels import UNSAFE_IN_HEADER, EmailChannel, WebhookChannel
+from monitor.channels import Channel as Channel
+from monitor.channels import DeliverySettings as DeliverySettings
+from monitor.channels import channel_name_problems as channel_name_problems
+
 PAYLOAD_VERSION = 1
-# Headers the monitor sets itself; a custom header must not replace them.
-RESERVED_HEADERS = {"content-type", "content-length", "host", "idempotency-key", "x-monitor-signature"}
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_UNSAFE_IN_HEADER = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _filter_problems(kinds: tuple[str, ...], timeout_s: float, path: str) -> list[str]:
-    problems = [f"{path}.kinds: unknown kind {k!r} (one of {', '.join(ALERT_KINDS)})" for k in kinds
-                if k not in ALERT_KINDS]
-    if timeout_s <= 0:
-        problems.append(f"{path}.timeout_s: must be more than 0")
-    return problems
-
-
-def _secret_problems(env: str | None, file: str | None, path: str, names: tuple[str, str]) -> list[str]:
-    if env and file:
-        return [f"{path}: set {names[0]} or {names[1]}, not both"]
-    return []
-
-
-def _secret_origin(env: str | None, file: str | None) -> str:
-    return f"${env}" if env else f"file {file}"
-
-
-def _filters(channel: EmailChannel | WebhookChannel) -> str:
-    kinds = f", kinds {'/'.join(channel.kinds)}" if channel.kinds else ""
-    return kinds + (f", towns {'/'.join(channel.towns)}" if channel.towns else "")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EmailChannel:
-    """An SMTP destination; the password comes from an environment variable or a file, never the config."""
-
-    name: str
-    host: str
-    from_addr: str  # key `from` in config.toml
-    to: tuple[str, ...]
-    port: int = 587
-    tls: str = "starttls"  # none | starttls | implicit (SMTPS, usually port 465)
-    username: str | None = None
-    password_env: str | None = None  # name of the environment variable holding the password
-    password_file: str | None = None  # e.g. $CREDENTIALS_DIRECTORY/smtp-password (systemd LoadCredential)
-    kinds: tuple[str, ...] = ()  # only these alert kinds; empty means every kind
-    towns: tuple[str, ...] = ()  # only these towns (id, name, spelling) or governorates; empty means all
-    timeout_s: float = 30.0
-
-    def problems(self, path: str) -> list[str]:
-        """Cross-field checks, each prefixed with its key path."""
-        problems = _filter_problems(self.kinds, self.timeout_s, path)
-        problems += _secret_problems(self.password_env, self.password_file, path, ("password_env", "password_file"))
-        if not self.name.strip():
-            problems.append(f"{path}.name: must not be empty")
-        if not self.host.strip() or _UNSAFE_IN_HEADER.search(self.host):
-            problems.append(f"{path}.host: must be a host name")
-        if not 0 < self.port < 65536:
-            problems.append(f"{path}.port: must be between 1 and 65535")
-        if self.tls not in TLS_MODES:
-            problems.append(f"{path}.tls: must be one of {', '.join(TLS_MODES)}, got {self.tls!r}")
-        has_password = bool(self.password_env or self.password_file)
-        if has_password and not self.username:
-            problems.append(f"{path}.username: required when a password is set")
-        if self.username and not has_password:
-            problems.append(f"{path}.password_env: set password_env or password_file for the login")
-        if self.username and self.tls == "none" and not _is_loopback(self.host):
-            problems.append(f"{path}.tls: a login over tls = \"none\" would send the password in clear")
-        for key, address in [("from", self.from_addr), *((f"to[{i}]", a) for i, a in enumerate(self.to))]:
-            if "@" not in address or _UNSAFE_IN_HEADER.search(address):
-                problems.append(f"{path}.{key}: not an email address: {address!r}")
-        if not self.to:
-            problems.append(f"{path}.to: at least one address")
-        return problems
-
-    def describe(self) -> str:
-        """One line for check-config: where mail goes and how it logs in; never the password itself."""
-        login = f"login {self.username} with password from {_secret_origin(self.password_env, self.password_file)}"
-        return (f"{self.name}: email via {self.host}:{self.port} tls={self.tls}, "
-                f"{login if self.username else 'no login'}, to {', '.join(self.to)}{_filters(self)}")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WebhookChannel:
-    """An HTTP(S) endpoint receiving a JSON POST; the HMAC secret comes from the environment or a file."""
-
-    name: str
-    url: str
-    secret_env: str | None = None
-    secret_file: str | None = None
-    format: str = "json"  # json | slack | discord
-    headers: dict[str, str] = field(default_factory=dict)  # extra request headers, e.g. Authorization
-    kinds: tuple[str, ...] = ()
-    towns: tuple[str, ...] = ()
-    timeout_s: float = 10.0
-
-    def problems(self, path: str) -> list[str]:
-        """Cross-field checks, each prefixed with its key path."""
-        problems = _filter_problems(self.kinds, self.timeout_s, path)
-        problems += _secret_problems(self.secret_env, self.secret_file, path, ("secret_env", "secret_file"))
-        if not self.name.strip():
-            problems.append(f"{path}.name: must not be empty")
-        parts = urlsplit(self.url)
-        try:
-            parts.port  # noqa: B018 - raises on a port out of range
-        except ValueError:
-            parts = urlsplit("")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            problems.append(f"{path}.url: must be an http(s) URL")
-        if self.format not in WEBHOOK_FORMATS:
-            problems.append(f"{path}.format: must be one of {', '.join(WEBHOOK_FORMATS)}, got {self.format!r}")
-        for name, value in self.headers.items():
-            if not _HEADER_NAME.match(name) or name.lower() in RESERVED_HEADERS:
-                problems.append(f"{path}.headers: {name!r} is not a header name the monitor lets you set")
-            if _UNSAFE_IN_HEADER.search(value):
-                problems.append(f"{path}.headers.{name}: must not contain line breaks or control characters")
-        return problems
-
-    def describe(self) -> str:
-        """One line for check-config: host only (the URL path may be a token), header names, secret origin."""
-        parts = urlsplit(self.url)
-        signed = self.secret_env or self.secret_file
-        return (f"{self.name}: webhook ({self.format}) to {parts.scheme}://{parts.netloc}/…, "
-                f"{'signed, secret from ' + _secret_origin(self.secret_env, self.secret_file) if signed else 'unsigned'}"
-                f"{', headers ' + ', '.join(self.headers) if self.headers else ''}{_filters(self)}")
-
-
-Channel = EmailChannel | WebhookChannel
-
-
-def channel_name_problems(channels: list[Channel]) -> list[str]:
-    """Channel names must be unique across email and webhook: deliveries are recorded per name."""
-    names = [channel.name for channel in channels]
-    return [f"alerts: channel name {name!r} is used twice" for name in sorted(set(names)) if names.count(name) > 1]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeliverySettings:
-    """Retries of the outbox and the thresholds of feed-health alerts."""
-
-    max_attempts: int = 8  # then the delivery is marked failed (`monitor alerts retry` requeues)
-    backoff_base_s: float = 60.0  # first retry after about this long, doubling each attempt
-    backoff_cap_s: float = 6 * 3600.0  # longest wait between two attempts
-    feed_failing_after_s: float = 6 * 3600.0  # a feed failing this long alerts; 0 disables
-    feed_silent_factor: float = 5.0  # silent this many times its usual gap between entries alerts; 0 disables
-    feed_silent_min_s: float = 24 * 3600.0  # never call a feed silent sooner than this
-
-    def problems(self, path: str) -> list[str]:
-        """Cross-field checks, each prefixed with its key path."""
-        problems = []
-        if self.max_attempts < 1:
-            problems.append(f"{path}.max_attempts: must be at least 1")
-        if self.backoff_base_s <= 0:
-            problems.append(f"{path}.backoff_base_s: must be more than 0")
-        if self.backoff_cap_s < self.backoff_base_s:
-            problems.append(f"{path}.backoff_cap_s: must not be less than backoff_base_s")
-        if 0 < self.feed_silent_factor < 1:
-            problems.append(f"{path}.feed_silent_factor: must be 0 (off) or at least 1")
-        return problems
-
 
 # -- the alert as read from the outbox ------------------------------------------------------------
 
@@ -246,12 +85,95 @@ class Alert:
     independent_sources: int | None = None
 
 
+# -- reading an outbox row and filtering (pure) -------------------------------------------------
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _number(value: object) -> float | None:
+    try:
+        return None if value is None or value == "" else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _source(raw: dict[str, Any]) -> Source:
+    return Source(
+        outlet=_text(raw.get("outlet")), url=_text(raw.get("url")), title=_text(raw.get("title")),
+        date=_text(raw.get("date") or raw.get("published_at")), quote=_text(raw.get("quote")),
+        status=_text(raw.get("status")), independent_source=_count(raw.get("independent_source")),
+    )
+
+
+def alert_from_row(row: dict[str, Any]) -> Alert:
+    """Build an Alert from an `alerts` row; columns win over the JSON payload, missing keys become ''."""
+    raw = row.get("payload") or "{}"
+    loaded = json.loads(raw) if isinstance(raw, str) else raw
+    payload: dict[str, Any] = loaded if isinstance(loaded, dict) else {}
+    town_raw = payload.get("town") or None
+    town = None
+    if isinstance(town_raw, dict) or row.get("town_id"):
+        town_raw = town_raw if isinstance(town_raw, dict) else {}
+        spellings = town_raw.get("spellings") or ()
+        town = Town(
+            id=_text(row.get("town_id") or town_raw.get("id")),
+            name=_text(town_raw.get("name") or row.get("town_id")),
+            spellings=tuple(str(s) for s in ([spellings] if isinstance(spellings, str) else spellings)),
+            lat=_number(town_raw.get("lat")),
+            lon=_number(town_raw.get("lon")),
+            governorate=_text(town_raw.get("governorate")),
+        )
+    feed_raw = payload.get("feed")
+    feed = None
+    if isinstance(feed_raw, dict):
+        feed = FeedStatus(*(_text(feed_raw.get(k)) for k in ("name", "url", "state", "since", "detail")))
+    sources = tuple(_source(s) for s in payload.get("sources") or () if isinstance(s, dict))
+
+    def pick(key: str) -> str:
+        return _text(row.get(key) or payload.get(key))
+
+    return Alert(
+        id=_text(row.get("id") or payload.get("id")),
+        kind=pick("kind"),
+        town=town,
+        from_side=pick("from_side"),
+        to_side=pick("to_side"),
+        confidence=pick("confidence"),
+        event_date=pick("event_date"),
+        detected_at=_text(payload.get("detected_at") or row.get("created_at")),
+        sources=sources,
+        feed=feed,
+        is_test=bool(payload.get("is_test")),
+        independent_sources=_count(payload.get("independent_sources")),
+    )
+
+
+def matches_channel(alert: Alert, channel: Channel) -> bool:
+    """True when the channel's kind and town filters let this alert through (towns ignore feed health)."""
+    if channel.kinds and alert.kind not in channel.kinds:
+        return False
+    if not channel.towns:
+        return True
+    if alert.town is None:
+        return alert.kind == "feed_health"  # a feed is in no town: its kind filter alone decides
+    wanted = {t.casefold() for t in channel.towns}
+    town = alert.town
+    names = {town.id, town.name, town.governorate, *town.spellings}
+    return any(n.casefold() in wanted for n in names if n)
+
+
 # -- rendering (pure) -----------------------------------------------------------------------------
 
 
 def one_line(text: str) -> str:
     """The text on one line: line breaks and control characters become single spaces."""
-    return " ".join(_UNSAFE_IN_HEADER.sub(" ", text).split())
+    return " ".join(UNSAFE_IN_HEADER.sub(" ", text).split())
 
 
 def header_safe(text: str, limit: int = 200) -> str:

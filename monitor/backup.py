@@ -57,7 +57,7 @@ def backup_database(source: Path | str, destination: Path | str, *, overwrite: b
         partial.unlink(missing_ok=True)
     result = BackupResult(source=str(source), destination=str(destination), pages=pages,
                           bytes=destination.stat().st_size, elapsed_s=time.monotonic() - started, integrity=integrity)
-    log.info("backup written source=%s destination=%s bytes=%d elapsed_s=%.2f",
+    log.debug("backup written source=%s destination=%s bytes=%d elapsed_s=%.2f",
              result.source, result.destination, result.bytes, result.elapsed_s)
     return result
 

@@ -11,61 +11,107 @@ from typing import Any, Protocol
 from monitor.actors import UNKNOWN, ActorLexicon, ActorMention, ClaimWords
 from monitor.dates import Period, find_date_expressions, resolve_period
 
+
+def word_set(words: str) -> frozenset[str]:
+    """A frozenset of the space-separated words of a constant."""
+    return frozenset(words.split())
+
+
 # A claim dated more than this many days before publication is history recalled, not news.
 NEW_WITHIN_DAYS = 14
 # Words before a period that do not end a sentence.
-ABBREVIATIONS = frozenset("gen col lt maj capt sgt dr mr mrs ms st no vs etc jan feb mar apr jun jul aug sep sept oct nov dec".split())  # noqa: E501
-# Words that end the object of a capture verb: what follows is no longer the place list.
-OBJECT_STOPS = frozenset(
+ABBREVIATIONS = word_set("gen col lt maj capt sgt dr mr mrs ms st no vs etc") | word_set(
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
+)
+DIRECTIONS = word_set("north south east west northeast northwest southeast southwest northern southern eastern western")
+# Words that end a place name in a list item ("Tel Skak in Hama"); most of them also end the whole list.
+OBJECT_STOPS = DIRECTIONS | word_set(
     "from by after before as which that who whom where while when since following during amid despite according"
     " said says saying on at with without to into toward towards killing leaving forcing causing but than because"
-    " under within for through until across along against in near inside outside around north south east west"
-    " northeast northwest southeast southwest northern southern eastern western was were is are has have had will"
-    " would".split()
+    " under within for through until across along against in near inside outside around was were is are has have"
+    " had will would"
 )
-# Stops that also end the span after the verb (in, near and the like only end one item of a list).
-DIRECTIONS = frozenset("north south east west northeast northwest southeast southwest northern southern eastern western".split())  # noqa: E501
 SPAN_STOPS = OBJECT_STOPS - {"in", "near", "inside", "outside", "around"} - DIRECTIONS
 # Words that open a new clause: the gainer of a verb is looked for clause by clause, nearest first.
-CLAUSE_OPENERS = "said|says|say|told|reported|stated|announced|claimed|added|that|which|who|when|while|after|before|since|as|because|but|although|though|where|whereas"  # noqa: E501
-RELATIVE_OPENERS = frozenset({"which", "who", "that", "where"})
+CLAUSE_OPENERS = (
+    "said|says|say|told|reported|stated|announced|claimed|added|that|which|who|when|while|after|before|since|as"
+    "|because|but|although|though|where|whereas"
+)
+RELATIVE_OPENERS = word_set("which who that where")
 # Nouns after a name that belong to it ("Mallah Farms", "Tabqa air base"), and generic nouns that do not.
-FACILITY_NOUNS = r"(?:(?:military\s+|air\s+|gas\s+|oil\s+|border\s+)?(?:farms|road|street|hill|hills|hilltop|base|airbase|airport|field|camp|dam|station|crossing|province|governorate|plain|mountain|heights|highway|prison|bridge))"  # noqa: E501
-GENERIC_NOUNS = frozenset("town towns village villages city cities area areas region district districts locality localities neighbourhood neighbourhoods neighborhood neighborhoods countryside suburb suburbs positions points".split())  # noqa: E501
+FACILITY_NOUNS = (
+    r"(?:(?:military\s+|air\s+|gas\s+|oil\s+|border\s+)?(?:farms|road|street|hill|hills|hilltop|base|airbase"
+    r"|airport|field|camp|dam|station|crossing|province|governorate|plain|mountain|heights|highway|prison|bridge))"
+)
+GENERIC_NOUNS = word_set(
+    "town towns village villages city cities area areas region district districts locality localities neighbourhood"
+    " neighbourhoods neighborhood neighborhoods countryside suburb suburbs positions points"
+)
 # Place-name heads that start a new name in a comma-less list ("Beit Khadour Beit Zaifa Tel alKhadar").
-NAME_HEADS = frozenset("beit bayt tel tal tell tall tellat jabal jebel ain ayn ein kafr kfar deir dayr khan ras wadi qalaat jisr khirbet maarat".split())  # noqa: E501
-PARTICLES = frozenset("al el a as ash ad ar at az ez bin ibn bani of".split())
+NAME_HEADS = word_set(
+    "beit bayt tel tal tell tall tellat jabal jebel ain ayn ein kafr kfar deir dayr khan ras wadi qalaat jisr khirbet"
+    " maarat"
+)
+PARTICLES = word_set("al el a as ash ad ar at az ez bin ibn bani of")
 # Capitalised words that are never the place a capture verb takes.
-NOT_PLACES = frozenset(
-    "the a an this that these those it its he she they we his her their our when meanwhile however but while"
-    " after before since then also last next earlier later monday tuesday wednesday thursday friday saturday"
-    " sunday january february march april may june july august september october november december monitor"
-    " observatory reuters afp sana army forces control part parts most much all some several many large new"
-    " syria syrias iraq turkey lebanon jordan israel iran russia egypt europe"
-    " syrian iraqi turkish russian iranian lebanese jordanian israeli kurdish arab palestinian".split()
+NOT_PLACES = word_set(
+    "the a an this that these those it its he she they we his her their our when meanwhile however but while after"
+    " before since then also last next earlier later monday tuesday wednesday thursday friday saturday sunday january"
+    " february march april may june july august september october november december monitor observatory reuters afp"
+    " sana army forces control part parts most much all some several many large new syria syrias iraq turkey lebanon"
+    " jordan israel iran russia egypt europe syrian iraqi turkish russian iranian lebanese jordanian israeli kurdish"
+    " arab palestinian turkmen alawite sunni shiite christian druze kurd kurds"
 )
 # Lower-case words that may follow a place name without making it an adjective ("Handarat a camp").
-FUNCTION_WORDS = frozenset("a an the and or which that who whom whose where when while as is was were has had have its their his her and".split())  # noqa: E501
+FUNCTION_WORDS = word_set(
+    "a an the and or which that who whom whose where when while as is was were has had have its their his her"
+)
 # Endings of a capitalised adjective used before a noun ("Kurdish civilians", "Syrias civil war").
-ADJECTIVE_ENDINGS = ("ish", "ian", "ese", "ic", "i", "s")
+ADJECTIVE_ENDINGS = ("ish", "ian", "an", "ese", "ic", "i", "s")
 # Base forms ("capture") report news only in headlines; in body text they follow "to", "will" or "and".
-BASE_FORMS = frozenset("capture seize take retake recapture regain liberate free overrun wrest win".split())
-ADJECTIVE_LEADS = frozenset({"the", "a", "an", "newly", "recently", "its", "their"})
+BASE_FORMS = word_set("capture seize take retake recapture regain liberate free overrun wrest win")
+ADJECTIVE_LEADS = word_set("the a an newly recently its their")
 SPEECH_VERBS = r"said|says|reported|stated|announced|claimed|confirmed|told"
-COREFERENCE = re.compile(r"^(?:the|this|that)\s+(?:[\w-]+\s+){0,2}?(?P<noun>town|city|village|district|base|airbase|neighbourhood|neighborhood|camp)$", re.IGNORECASE)  # noqa: E501
+COREFERENCE = re.compile(
+    r"^(?:the|this|that)\s+(?:[\w-]+\s+){0,2}?(?P<noun>town|city|village|district|base|airbase|neighbourhood"
+    r"|neighborhood|camp)$",
+    re.IGNORECASE,
+)
 # Which gazetteer kinds "the town", "the base" and so on may point back to (unresolved names fit any).
-NOUN_KINDS = {"town": {"town", "village", "city"}, "village": {"village", "town"}, "city": {"city", "town"},
-              "base": {"base"}, "airbase": {"base"}, "camp": {"base", "area"}}
+NOUN_KINDS = {
+    "town": {"town", "village", "city"},
+    "village": {"village", "town"},
+    "city": {"city", "town"},
+    "base": {"base"},
+    "airbase": {"base"},
+    "camp": {"base", "area"},
+}
+# Places named by numbers: "point 875", "points 9088 901", "the 101 102 and 103 gas fields".
+NUMBERED = re.compile(
+    r"(?:the\s+)?(?:(?P<before>points?)\s+)?(?P<numbers>\d+(?:\s+\d+)*)"
+    r"(?:\s+(?P<after>(?:gas |oil )?fields?|bases?|points?))?",
+    re.IGNORECASE,
+)
+# An item that starts a new stretch of a list even after a locative ended the last one ("... and points 856").
+LIST_HEAD = re.compile(r"(?:the\s+)?(?:villages?|towns?|points?|hills?|hilltops?)\b", re.IGNORECASE)
+COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 PRONOUN_SUBJECT = re.compile(r"\b(?:they|it|its forces|their forces|the group|he)\b", re.IGNORECASE)
-NAMED_AFTER_PREPOSITION = re.compile(r"\b(?:in|at|near|into|of)\s+(?:the\s+)?(?:(?:town|village|city|district|area)\s+of\s+)?(?=[A-Z]|al-)")  # noqa: E501
+# A name after these reads as a place ("in Khan al-Assal", "the town of X"), for "the town" to point back to.
+NAMED_AFTER_PREPOSITION = re.compile(
+    r"\b(?:in|at|near|into|of)\s+(?:the\s+)?(?:(?:town|village|city|district|area)\s+of\s+)?(?=[A-Z]|al-)"
+)
 
 
 class PlaceFinder(Protocol):
     """What claims need from the gazetteer: find place names in text and resolve one name."""
 
-    def find_places(self, text: str) -> list[Any]: ...
+    def find_places(self, text: str) -> list[Any]:
+        """Return place mentions (with .place, .surface, .start) in text order."""
+        ...
 
-    def resolve_place(self, name: str) -> Any | None: ...
+    def resolve_place(self, name: str) -> Any | None:
+        """Return the place (with .id, .name, .kind) one written name refers to, or None."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +161,10 @@ class Context:
     gazetteer: PlaceFinder
     mentions: tuple[tuple[int, str, Any], ...]  # (offset in article, surface, place or None), in text order
     sentence_offset: int = 0
-    previous_subject: ActorMention | None = None  # for "they", "its forces"
+    document: str = ""
+    next_sentence: str = ""  # where "14 villages" may be named: "Among the villages are A and B"
+    next_offset: int = 0
+    previous_sentence: str = ""  # whose subject "they" and "its forces" point back to
 
 
 def split_sentences(text: str) -> list[tuple[int, str]]:
@@ -159,21 +208,27 @@ def trigger_patterns(words: ClaimWords) -> tuple[tuple[str, re.Pattern[str]], ..
     )
 
 
-def find_triggers(sentence: str, words: ClaimWords, headline: bool) -> list[Trigger]:
-    """Return the non-overlapping claim triggers of a sentence, in order, without adjectival uses."""
+def find_triggers(
+    sentence: str, words: ClaimWords, headline: bool, subject_ends: frozenset[int] = frozenset()
+) -> list[Trigger]:
+    """Return the non-overlapping claim triggers of a sentence, in order, without adjectival uses.
+
+    `subject_ends` are the offsets where actor names end: "rebels seize X" is a present-tense report.
+    """
     found: list[Trigger] = []
     for kind, pattern in trigger_patterns(words):
         for match in pattern.finditer(sentence):
             if any(t.start < match.end() and match.start() < t.end for t in found):
                 continue
-            if not is_verb_use(sentence, match, kind, headline):
+            after_subject = len(sentence[: match.start()].rstrip()) in subject_ends
+            if not is_verb_use(sentence, match, kind, headline, after_subject):
                 continue
             passive = kind == "active" and is_passive(sentence, match, words)
             found.append(Trigger("passive" if passive else kind, match.group(0), match.start(), match.end()))
     return sorted(found, key=lambda t: t.start)
 
 
-def is_verb_use(sentence: str, match: re.Match[str], kind: str, headline: bool) -> bool:
+def is_verb_use(sentence: str, match: re.Match[str], kind: str, headline: bool, after_subject: bool = False) -> bool:
     """False for a capitalised word inside a name ("Liberated Province"), an adjective, or a bare base form."""
     first = match.group(0).split()[0]
     if not headline and match.start() > 0 and first[0].isupper():
@@ -182,7 +237,7 @@ def is_verb_use(sentence: str, match: re.Match[str], kind: str, headline: bool) 
     if kind == "active" and before and before[0].lower() in ADJECTIVE_LEADS:
         return False
     affirmed = re.search(r"\b(?:managed|succeeded|able)\s+to(?:\s+\w+ly)?\s*$", sentence[: match.start()])
-    return headline or kind != "active" or first.lower() not in BASE_FORMS or bool(affirmed)
+    return headline or after_subject or kind != "active" or first.lower() not in BASE_FORMS or bool(affirmed)
 
 
 def is_passive(sentence: str, match: re.Match[str], words: ClaimWords) -> bool:
@@ -208,7 +263,8 @@ def hedge_before(sentence: str, trigger: Trigger, words: ClaimWords) -> str | No
     after = sentence[trigger.end : trigger.end + 90]
     if trigger.kind == "nominal" and re.search(r"\b(?:would|could|might|will|may)\b", after):
         return "a modal after the noun"
-    if trigger.kind == "nominal" and re.search(r"\b(?:for|toward|towards|at)\s+(?:the\s+)?(?:[\w-]+\s+)?$", sentence[: trigger.start]):
+    purpose = re.search(r"\b(?:for|toward|towards|at)\s+(?:the\s+)?(?:[\w-]+\s+)?$", sentence[: trigger.start])
+    if trigger.kind == "nominal" and purpose:
         return "a purpose before the noun"  # "in preparation for the final liberation of X"
     return None
 
@@ -220,10 +276,14 @@ def name_runs(text: str) -> list[tuple[int, str]]:
     joiner = r"(?:\s+(?:(?:al|el|as|ash|ad|ar|at|az|ez|bin|ibn|bani|de|of)\s+)?)"
     runs = []
     numbered = r"(?:(?<=Base)|(?<=Regiment)|(?<=Division)|(?<=Brigade)|(?<=Point)|(?<=Hill))\s+\d+(?![\w-])"
-    for match in re.finditer(rf"(?<![\w-]){token}(?:{joiner}{token})*(?:{numbered})?(?:\s+{FACILITY_NOUNS}(?![\w-]))?", text):  # noqa: E501
+    for match in re.finditer(
+        rf"(?<![\w-]){token}(?:{joiner}{token})*(?:{numbered})?(?:\s+{FACILITY_NOUNS}(?![\w-]))?", text
+    ):
         words = match.group(0).split()
         while words and (words[0].lower() in NOT_PLACES | PARTICLES or words[0].isdigit()):
             words.pop(0)
+        while len(words) > 1 and words[-1].lower() in NOT_PLACES | PARTICLES:
+            words.pop()  # "the city of Aleppo Syrias largest"
         if words and re.match(r"[A-Z]|[a-z]{1,3}-?[A-Z]|[a-z]{1,3}-", words[0]):
             runs.append((match.start() + match.group(0).index(words[0]), " ".join(words)))
     return runs
@@ -259,7 +319,7 @@ def list_items(span: str) -> list[tuple[int, str, bool]]:
         item = span[position:end]
         if item.strip():
             items.append((position + len(item) - len(item.lstrip()), item.strip(), is_fresh))
-        is_fresh = bool(separator) and separator.group().strip() in {"as well as", ";"}
+        is_fresh = separator is not None and separator.group().strip() in {"as well as", ";"}
         position = separator.end() if separator else end
     return items
 
@@ -278,10 +338,21 @@ def places_in(span: str, span_start: int, ctx: Context, is_left: bool = False) -
     """Return the places a list names, one per item; "the town" resolves to the place named last."""
     found: list[PlaceItem] = []
     ended = False
+    numbers: list[tuple[int, str]] = []  # "the 101 102 and 103 gas fields": numbers waiting for their noun
+    noun = ""
     for offset, raw, is_fresh in list_items(span):
-        if ended and not is_fresh:
+        if ended and not (is_fresh or LIST_HEAD.match(raw)):
             continue
         cut = cut_item(raw)
+        numbered = NUMBERED.fullmatch(cut.strip())
+        if numbered:
+            noun = (numbered["before"] or numbered["after"] or noun).lower().rstrip("s")
+            numbers += [(span_start + offset + n.start(), n.group()) for n in re.finditer(r"\d+", numbered["numbers"])]
+            if noun:
+                found += [described_place(f"{noun} {number}", position, ctx) for position, number in numbers]
+                numbers = []
+            ended = not is_left and len(cut.rstrip()) < len(raw.rstrip())
+            continue
         items = item_places(cut, span_start + offset, ctx)
         if not items and is_left:
             tail = cut_item(raw, from_right=True)
@@ -300,17 +371,15 @@ def item_places(raw: str, start: int, ctx: Context) -> list[PlaceItem]:
         place = recent_place(ctx, ctx.sentence_offset + start, coreference["noun"].lower())
         reason = f"place: {item!r} -> {place[1]!r}, the place named last" if place else ""
         return [PlaceItem(place[1], start, place[2], reason)] if place else []
-    points = re.match(r"(?:the\s+)?points?\s+(?P<numbers>\d+(?:\s+\d+)*)$", item, re.IGNORECASE)
-    if points:  # military map points are named by their height: "points 856 and 866"
-        return [described_place(f"point {n.group()}", start + n.start() + points.start("numbers"), ctx)
-                for n in re.finditer(r"\d+", points["numbers"])]
     facility = re.search(rf"\b{FACILITY_NOUNS}\s+of\s+(?=[A-Z]|al-|el-)", item, re.IGNORECASE)
     found = []
     for offset, run in name_runs(item):
         for part_start, name in split_run(offset, run, ctx.gazetteer):
             if not is_place_name(name, item, part_start, start, ctx):
                 continue
-            if facility and 0 <= part_start - facility.end() <= 4:  # "the farms of al-Maleh" is the farms
+            # "the farms of al-Maleh" are the farms, unless the gazetteer knows the name itself ("hill of X")
+            is_facility = facility is not None and 0 <= part_start - facility.end() <= 4
+            if facility is not None and is_facility and ctx.gazetteer.resolve_place(name) is None:
                 name, part_start = item[facility.start() : part_start + len(name)], facility.start()
             found.append(described_place(name, start + part_start, ctx))
     return found
@@ -326,7 +395,8 @@ def is_place_name(name: str, item: str, offset: int, item_start: int, ctx: Conte
         return True
     following = item[offset + len(name) :].split()[:1]
     is_adjective = bool(following) and following[0].isalpha() and following[0].islower() and " " not in name
-    is_adjective = is_adjective and following[0] not in GENERIC_NOUNS | FUNCTION_WORDS and name.endswith(ADJECTIVE_ENDINGS)
+    is_adjective = is_adjective and name.endswith(ADJECTIVE_ENDINGS)
+    is_adjective = is_adjective and following[0] not in GENERIC_NOUNS | FUNCTION_WORDS
     is_acronym = name.isupper() and " " not in name
     is_first_word = item_start + offset == 0 and " " not in name
     return not (is_adjective or is_acronym or is_first_word)
@@ -345,6 +415,12 @@ def recent_place(ctx: Context, position: int, noun: str) -> tuple[int, str, Any]
     """Return the last place named before `position` that fits the noun ("the town": not a province)."""
     kinds = NOUN_KINDS.get(noun)
     for mention in reversed(ctx.mentions):
+        start, end = mention[0], mention[0] + len(mention[1])
+        before, after = ctx.document[max(0, start - 30) : start], ctx.document[end : end + 20]
+        written_with_noun = re.search(rf"\b{noun}s?\s+of\s+(?:the\s+)?$", before) or re.match(rf"\s+{noun}\b", after)
+        if start < position and written_with_noun:
+            return mention  # "the district" points back to a place the text called a district
+    for mention in reversed(ctx.mentions):
         place = mention[2]
         if mention[0] < position and (place is None or kinds is None or getattr(place, "kind", "") in kinds):
             return mention
@@ -354,7 +430,10 @@ def recent_place(ctx: Context, position: int, noun: str) -> tuple[int, str, Any]
 def right_span(sentence: str, start: int) -> tuple[int, str]:
     """Return (offset, text) after a verb up to the word or mark that ends its object."""
     stops = "|".join(sorted(SPAN_STOPS))
-    end = re.search(rf"[;()\".]|,\s+(?!and\b|al-|[A-Z])|\s(?:{stops})\b(?<!\sas)|\sas\b(?!\s+well\s+as)|$", sentence[start : start + 220])  # noqa: E501
+    end = re.search(
+        rf"[;()\".]|,\s+(?!and\b|the\b|al-|[A-Z])|\s(?:{stops})\b(?<!\sas)|(?<!well)\sas\b(?!\s+well\s+as)|$",
+        sentence[start : start + 220],
+    )
     return start, sentence[start : start + (end.start() if end else 220)]
 
 
@@ -362,6 +441,21 @@ def listed_after(sentence: str, start: int) -> tuple[int, str] | None:
     """For "three villages ... - A B and C" or "including A and B", return the span of the list that follows."""
     found = re.search(r"(?:\s[-–—:]\s|\bincluding\s+(?:the\s+)?(?:\w+\s+of\s+)?|\bnamely\s+)", sentence[start:])
     return right_span(sentence, start + found.end()) if found else None
+
+
+def listed_next(ctx: Context) -> list[PlaceItem]:
+    """For "seized 14 villages." followed by "... including the towns of A and B", the places named next."""
+    following = ctx.next_sentence
+    found = re.search(
+        r"\bincluding\s+(?:the\s+)?(?:\w+\s+of\s+)?|^Among\b.*?\bare\s+"
+        r"|\b(?:areas|villages|towns|hills|positions)\s+(?:were|are|include|included)\s+",
+        following,
+    )
+    if not found:
+        return []
+    start, span = right_span(following, found.end())
+    items = places_in(span, start, replace(ctx, sentence_offset=ctx.next_offset))
+    return [replace(item, reason=f"{item.reason}, named in the next sentence") for item in items]
 
 
 def left_span(sentence: str, end: int) -> tuple[int, str]:
@@ -387,12 +481,17 @@ def relative_span(sentence: str, trigger: Trigger, ctx: Context) -> tuple[int, s
     return len(before) - len(runs[-1][1]), runs[-1][1]
 
 
-def clause_agent(sentence: str, end: int, mentions: list[ActorMention], skip: ActorMention | None) -> ActorMention | None:  # noqa: E501
+def clause_agent(
+    sentence: str, end: int, mentions: list[ActorMention], skip: ActorMention | None
+) -> ActorMention | None:
     """Return the subject actor of the clause ending at `end`, walking out clause by clause."""
     bounds = [0, *(m.end() for m in re.finditer(rf"[;:(]|\b(?:{CLAUSE_OPENERS})\b", sentence[:end])), end]
     adjacent = [
-        m for m in mentions
-        if m is not skip and m.end <= end and re.fullmatch(r"\s*", sentence[m.end : end])
+        m
+        for m in mentions
+        if m is not skip
+        and m.end <= end
+        and re.fullmatch(r"\s*", sentence[m.end : end])
         and re.search(r"\bwith\s+(?:the\s+)?$", sentence[: m.start])
     ]
     if adjacent:
@@ -421,7 +520,10 @@ def is_subject(sentence: str, mention: ActorMention) -> bool:
     before = sentence[: mention.start].lower().split()[-1:]
     if re.match(r"(?:-|\s)(?:held|controlled|dominated)\b|-(?:run|backed|led|affiliated|linked)\b", after):
         return False
-    return not (before and before[0] in {"against", "from", "targeting", "targeted", "attacked", "with", "on", "by", "fighting", "of"})  # noqa: E501
+    return not (
+        before
+        and before[0] in {"against", "from", "targeting", "targeted", "attacked", "with", "on", "by", "fighting", "of"}
+    )
 
 
 def actor_after(sentence: str, start: int, prefix: str, mentions: list[ActorMention]) -> ActorMention | None:
@@ -479,8 +581,12 @@ def claim_date(sentence: str, trigger: Trigger, published: date | None) -> tuple
     """Return the time expression of the trigger's clause (after the verb first) and the period it means."""
     expressions = find_date_expressions(sentence)
     opener = rf"\b(?:{CLAUSE_OPENERS})\b|[;(]"
-    after = [d for d in expressions if d.start >= trigger.end and not re.search(opener, sentence[trigger.end : d.start])]
-    before = [d for d in expressions if d.end <= trigger.start and not re.search(opener, sentence[d.end : trigger.start])]
+    after = [
+        d for d in expressions if d.start >= trigger.end and not re.search(opener, sentence[trigger.end : d.start])
+    ]
+    before = [
+        d for d in expressions if d.end <= trigger.start and not re.search(opener, sentence[d.end : trigger.start])
+    ]
     chosen = after[:1] or before[-1:]
     if not chosen:
         return None, None
@@ -506,10 +612,12 @@ def claim_status(sentence: str, words: ClaimWords, period: Period | None, publis
 
 def attribution(sentence: str) -> str | None:
     """Return who the sentence attributes the claim to ("the Syrian Observatory", "state media"), or None."""
-    found = re.search(r"\baccording to\s+(?P<src>(?:[\w'’-]+\s+){0,7}?[\w'’-]+?)(?=\s*(?:[,.;]|$|\s+(?:on|in|which|that|and|said)\b))", sentence)  # noqa: E501
+    source = r"(?P<src>(?:[\w'’-]+\s+){0,7}?[\w'’-]+?)"
+    found = re.search(rf"\baccording to\s+{source}(?=\s*(?:[,.;(]|$|\s+(?:on|in|which|that|and|said)\b))", sentence)
     if found:
         return found["src"]
-    found = re.search(rf"(?P<src>(?:[\w'’-]+\s+){{0,7}}?[\w'’-]+)\s+(?:also\s+|has\s+|had\s+)?(?:{SPEECH_VERBS})\b", sentence)
+    speaker = r"(?P<src>(?:[\w'’-]+\s+){0,7}?[\w'’-]+)"
+    found = re.search(rf"{speaker}\s+(?:also\s+|has\s+|had\s+)?(?:{SPEECH_VERBS})\b", sentence)
     if not found:
         return None
     words = found["src"].split()
@@ -535,13 +643,37 @@ def claim_places(sentence: str, trigger: Trigger, ctx: Context) -> tuple[list[Pl
         begin = trigger.end + rest.end()
     start, span = right_span(sentence, begin)
     places = places_in(span, start, ctx)
+    after_span = sentence[start + len(span) :]
+    continuation = re.match(r".{0,100}?\band\s+(?=(?:the\s+)?(?:points?|villages?|towns?|hills?)\b)", after_span)
+    if places and continuation:  # "X near A and points 856 and 866": the list goes on after the locative
+        more_start, more = right_span(sentence, start + len(span) + continuation.end())
+        places += places_in(more, more_start, ctx)
     if not places and re.search(r"\b(?:villages|towns|hills|hilltops|areas|positions|localities)\b", span):
         listed = listed_after(sentence, start)
-        places = places_in(listed[1], listed[0], ctx) if listed else []
+        places = split_to_count(places_in(listed[1], listed[0], ctx) if listed else [], span, ctx)
+        if not places and ctx.next_sentence:
+            places = listed_next(ctx)
     if not places and trigger.kind == "active":
         relative = relative_span(sentence, trigger, ctx)
         places = places_in(relative[1], relative[0], ctx)[-1:] if relative else []
     return places, (start, start + len(span))
+
+
+def split_to_count(places: list[PlaceItem], span: str, ctx: Context) -> list[PlaceItem]:
+    """When "three villages" are listed as fewer names, split unknown two-word names ("Zeitan Khalsa and Barna")."""
+    count = re.search(rf"\b({'|'.join(COUNT_WORDS)})\s+(?:[\w-]+\s+)?(?:villages|towns|hills|hilltops|areas)", span)
+    wanted = COUNT_WORDS[count.group(1).lower()] if count else 0
+    result: list[PlaceItem] = []
+    for index, item in enumerate(places):
+        words = item.surface.split()
+        missing = wanted - len(result) - (len(places) - index)
+        simple = not {w.lower() for w in words} & (PARTICLES | NAME_HEADS)
+        if item.place is None and missing > 0 and 1 < len(words) <= missing + 1 and simple:
+            offsets = [m.start() for m in re.finditer(r"\S+", item.surface)]
+            result += [described_place(w, item.start + o, ctx) for w, o in zip(words, offsets, strict=True)]
+        else:
+            result.append(item)
+    return result
 
 
 def claim_sides(sentence: str, trigger: Trigger, span: tuple[int, int], ctx: Context) -> tuple[str, str, list[str]]:
@@ -553,9 +685,10 @@ def claim_sides(sentence: str, trigger: Trigger, span: tuple[int, int], ctx: Con
     if agent:
         return agent.side, lost, [f"gained_by: {agent.surface!r} -> {agent.side}", reason_lost]
     clause = sentence[: trigger.start].split(",")[-1]
-    if ctx.previous_subject and trigger.kind in {"active", "nominal"} and PRONOUN_SUBJECT.search(clause):
-        side = ctx.previous_subject.side
-        return side, lost, [f"gained_by: pronoun -> {ctx.previous_subject.surface!r} of the sentence before -> {side}", reason_lost]  # noqa: E501
+    before = first_subject(ctx.previous_sentence, ctx) if PRONOUN_SUBJECT.search(clause) else None
+    if before and trigger.kind in {"active", "nominal"}:
+        reason = f"gained_by: pronoun -> {before.surface!r} of the sentence before -> {before.side}"
+        return before.side, lost, [reason, reason_lost]
     default = ctx.actors.unnamed_gainer(ctx.outlet)
     if default and trigger.kind in {"passive", "nominal"} and lost != default:
         return default, lost, [f"gained_by: none named; this outlet's unnamed gainer is {default}", reason_lost]
@@ -584,9 +717,19 @@ def build_claims(sentence: str, trigger: Trigger, ctx: Context) -> list[tuple[Cl
     claims = []
     for item in places:
         unresolved = None if item.place is not None else "not in gazetteer"
-        claim = Claim(item.surface, getattr(item.place, "id", None), getattr(item.place, "name", None), unresolved,
-                      gained, lost, status, when, source, " ".join(sentence.split()),
-                      (f"claim: {trigger.kind} {trigger.surface!r}", item.reason, *reasons))
+        claim = Claim(
+            item.surface,
+            getattr(item.place, "id", None),
+            getattr(item.place, "name", None),
+            unresolved,
+            gained,
+            lost,
+            status,
+            when,
+            source,
+            " ".join(sentence.split()),
+            (f"claim: {trigger.kind} {trigger.surface!r}", item.reason, *reasons),
+        )
         claims.append((claim, item))
     return claims
 
@@ -599,12 +742,13 @@ def first_subject(sentence: str, ctx: Context) -> ActorMention | None:
 
 def claim_key(claim: Claim) -> tuple[str, str]:
     """Place and gainer: what makes two claims of one article the same claim."""
-    return claim.town_id or " ".join(claim.place.lower().split()), claim.gained_by
+    folded = re.sub(r"\b(?:al|el|the)[-\s]+|[^\w]+", "", claim.place.lower())
+    return claim.town_id or folded, claim.gained_by
 
 
 def date_undated(claims: list[Claim]) -> list[Claim]:
     """Give an undated claim the date and status of the same capture dated elsewhere in the article."""
-    dated = {}
+    dated: dict[tuple[str, str], Claim] = {}
     for claim in claims:
         if claim.event_date and claim.status != "disputed":
             dated.setdefault(claim_key(claim), claim)
@@ -624,8 +768,10 @@ def named_after_prepositions(document: str, ctx: Context) -> list[tuple[int, str
     for found in NAMED_AFTER_PREPOSITION.finditer(document):
         runs = name_runs(document[found.end() : found.end() + 60])[:1]
         for start, name in runs:
-            if start == 0 and not re.search(r"\b(?:province|governorate)$", name, re.IGNORECASE) and is_place_name(
-                name, name, 0, 1, ctx
+            if (
+                start == 0
+                and not re.search(r"\b(?:province|governorate)$", name, re.IGNORECASE)
+                and is_place_name(name, name, 0, 1, ctx)
             ):
                 named.append((found.end(), name, None))
     return named
@@ -642,20 +788,28 @@ def extract_claims(
     """Return the control claims of an article: one per (place, gainer, status), in text order."""
     document = f"{title.strip()}\n{text}" if title.strip() else text
     named = [(m.start, m.surface, m.place) for m in gazetteer.find_places(document)]
-    ctx = Context(published, outlet, actors, gazetteer, ())
+    ctx = Context(published, outlet, actors, gazetteer, (), document=document)
     named += named_after_prepositions(document, ctx)
     claims: list[Claim] = []
-    for offset, sentence in split_sentences(document):
-        headline = is_headline(sentence)
-        for trigger in find_triggers(sentence, actors.words, headline):
+    title_end, title_words = len(title.strip()), " ".join(title.lower().split())
+    sentences = split_sentences(document)
+    for index, (offset, sentence) in enumerate(sentences):
+        headline = offset < title_end or is_headline(sentence) or bool(title_words and title_words in sentence.lower())
+        has_base_form = re.search(rf"\b(?:{'|'.join(BASE_FORMS)})\b", sentence, re.IGNORECASE)
+        ends = frozenset(m.end for m in actors.find_actors(sentence, outlet)) if has_base_form else frozenset()
+        for trigger in find_triggers(sentence, actors.words, headline, ends):
             if hedge_before(sentence, trigger, actors.words):
                 continue
-            ctx = replace(ctx, mentions=tuple(sorted(named, key=lambda m: m[0])), sentence_offset=offset)
+            next_offset, following = sentences[index + 1] if index + 1 < len(sentences) else (0, "")
+            mentions = tuple(sorted(named, key=lambda m: m[0]))
+            ctx = replace(
+                ctx, mentions=mentions, sentence_offset=offset, next_sentence=following, next_offset=next_offset
+            )
             for claim, item in build_claims(sentence, trigger, ctx):
                 if not (headline and claim.town_id is None):
                     claims.append(claim)
                 named.append((offset + item.start, claim.place, item.place))
-        ctx = replace(ctx, previous_subject=first_subject(sentence, ctx) or ctx.previous_subject)
+        ctx = replace(ctx, previous_sentence=sentence)
     unique: dict[tuple[str, str, str], Claim] = {}
     for claim in date_undated(claims):
         unique.setdefault((*claim_key(claim), claim.status), claim)

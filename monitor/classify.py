@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.errors import ConfigError
@@ -24,23 +24,34 @@ _STOPWORDS = frozenset(
 )
 
 
+def _fraction(value: float) -> str | None:
+    return None if 0.0 < value <= 1.0 else "must be in (0, 1]"
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
 @dataclass(frozen=True, slots=True)
 class ClassifierSettings:
     """The tunables of relevance scoring; config.toml [classifier] overrides these defaults."""
 
-    threshold: float = 0.5  # keep an article whose score reaches this
-    place_scale: float = 8.0  # total evidence that gives a score of 1 - 1/e (0.5 at 0.69 of it)
+    threshold: float = field(default=0.5, metadata={"check": _fraction})  # keep at or above this score
+    place_scale: float = field(default=8.0, metadata={"check": _positive})  # evidence for a score of 1 - 1/e
     seed_points: float = 2.0  # evidence added by seed similarity (cosine 0..1 to the nearest seed)
-    window_words: int = 120  # evidence must cluster: the best run of this many words counts most
+    window_words: int = field(default=120, metadata={"check": _positive})  # length of "a paragraph" in words
     title_factor: float = 2.0  # a place in the title counts this many times
     lead_factor: float = 1.5  # ... in the lead (the first lead_words words of the text)
     lead_words: int = 60
-    repeat_decay: float = 0.5  # the n-th mention of the same place counts repeat_decay**(n-1)
-    lone_place_factor: float = 0.5  # a lone village/town on the front may be a namesake elsewhere: it counts less
-    kind_weights: tuple[tuple[str, float], ...] = (
-        ("village", 3.0), ("hill", 3.0), ("town", 3.0), ("neighbourhood", 2.0), ("crossing", 2.0),
-        ("area", 2.5), ("district", 2.0), ("city", 1.5), ("governorate", 1.0), ("base", 0.75),
-    )  # fmt: skip
+    repeat_decay: float = field(default=0.5, metadata={"check": _fraction})  # n-th mention counts decay**(n-1)
+    lone_place_factor: float = field(default=0.5, metadata={"check": _fraction})  # lone village may be a namesake
+    # Weight of one mention by gazetteer kind: the more specific the place, the stronger the evidence.
+    village_weight: float = 3.0  # village, hill, town
+    area_weight: float = 2.5  # area (Jabal al-Akrad, Sahl al-Ghab)
+    district_weight: float = 2.0  # district, neighbourhood, crossing
+    city_weight: float = 1.5
+    governorate_weight: float = 1.0
+    base_weight: float = 0.75  # "Russia's Hmeimim base" is mostly background
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +135,15 @@ def _focus(mentions: list[PlaceMention], settings: ClassifierSettings) -> float:
     return watched / (watched + other) if watched else 0.0
 
 
+_KIND_WEIGHT = {
+    "village": "village_weight", "hill": "village_weight", "town": "village_weight", "area": "area_weight",
+    "district": "district_weight", "neighbourhood": "district_weight", "crossing": "district_weight",
+    "city": "city_weight", "governorate": "governorate_weight", "base": "base_weight",
+}  # fmt: skip
+
+
 def _weight(mention: PlaceMention, settings: ClassifierSettings) -> float:
-    return dict(settings.kind_weights).get(mention.place.kind, 1.0)
+    return float(getattr(settings, _KIND_WEIGHT.get(mention.place.kind, "governorate_weight")))
 
 
 def _evidence(

@@ -81,23 +81,30 @@ def opened_service(ctx: click.Context) -> Iterator[Any]:
 @handle_errors
 def run(ctx: click.Context) -> None:
     """Run the daemon: poll due feeds every tick until SIGTERM or Ctrl-C."""
+    from monitor.notify import database_file
     from monitor.scheduler import run_daemon
 
     with opened_service(ctx) as service:
-        run_daemon(service.config, lambda should_stop: service.poll(should_stop=should_stop), service.maintain)
+        run_daemon(service.config, service.tick, service.maintain, database_path=database_file(service.db.conn))
 
 
 @cli.command()
 @click.option("--feed", "feeds", multiple=True, help="Only this feed (by name); repeatable.")
+@click.option("--no-alerts", is_flag=True, help="Do not deliver pending alerts after the pass.")
 @click.pass_context
 @handle_errors
-def once(ctx: click.Context, feeds: tuple[str, ...]) -> None:
-    """Poll every feed once (due or not) and exit; exit status 1 if any feed failed."""
+def once(ctx: click.Context, feeds: tuple[str, ...], no_alerts: bool) -> None:
+    """Poll every feed once (due or not), deliver pending alerts, and exit.
+
+    The exit status is 1 if any feed failed, so cron and smoke tests can tell.
+    """
     from monitor.pipeline import reports_failed
 
     with opened_service(ctx) as service:
         names = list(feeds) or [s.name for s in (*service.config.feeds, *service.config.pages) if s.enabled]
         reports = service.poll(names=names)
+        if not no_alerts:
+            service.deliver_alerts()
     if reports_failed(reports):
         sys.exit(1)
 
@@ -124,10 +131,12 @@ def status(ctx: click.Context) -> None:
     """Show feed health and article counts."""
     from monitor.store.articles import article_counts
     from monitor.store.feeds import feed_health
+    from monitor.store.outbox import delivery_counts, list_alerts
 
     with opened_service(ctx) as service:
         rows = feed_health(service.db)
-        counts = article_counts(service.db)
+        counts = article_counts(service.db) | {f"deliveries_{k}": v for k, v in delivery_counts(service.db).items()}
+        failed = list_alerts(service.db, state="failed", limit=20)
     for row in rows:
         state = "gone" if row["is_gone"] else ("disabled" if not row["is_enabled"] else
                                                 ("failing" if row["error_count"] else "ok"))
@@ -136,6 +145,8 @@ def status(ctx: click.Context) -> None:
                    f"last_ok={row['last_success_at'] or '-'} next={row['next_check_at'] or '-'}"
                    + (f"\n    last error: {row['last_error']}" if row["last_error"] else ""))
     click.echo(" ".join(f"{key}={value}" for key, value in counts.items()))
+    for row in failed:
+        click.echo(f"failed delivery: alert={row['alert_id']} channel={row['channel']} error={row['last_error']}")
 
 
 @cli.command()
@@ -169,7 +180,7 @@ def check_config(ctx: click.Context) -> None:
     click.echo(f"feeds: {len(config.feeds)}, pages: {len(config.pages)}")
     click.echo(f"gazetteer: {len(front.gazetteer.places)} places, "
                f"{sum(p.is_watched for p in front.gazetteer.places)} watched")
-    click.echo(f"seeds: {len(front.reference.seed_names)}")
+    click.echo(f"seeds: {len(front.reference.names)}")
     for channel in (*config.alerts.email, *config.alerts.webhook):
         click.echo(f"alert channel: {channel.describe()}")
 
@@ -194,3 +205,132 @@ def analyze(ctx: click.Context) -> None:
         except json.JSONDecodeError as exc:
             raise MonitorError(f"invalid JSON on stdin: {exc.msg}", line=number) from exc
         click.echo(json.dumps(analyze_record(record, front), ensure_ascii=False))
+
+
+@cli.command("test-alert")
+@click.pass_context
+@handle_errors
+def test_alert(ctx: click.Context) -> None:
+    """Send a test message through every configured alert channel and print each result."""
+    from monitor.delivery import send_test_alert
+    from monitor.fetch import build_client
+
+    config = config_from(ctx)
+    channels = [*config.alerts.email, *config.alerts.webhook]
+    if not channels:
+        raise MonitorError("no alert channels configured", hint="add [[alerts.email]] or [[alerts.webhook]]")
+    with build_client(config.http) as client:
+        results = send_test_alert(channels, client)
+    for result in results:
+        click.echo(f"{result.channel:<20} {result.kind:<8} {'ok' if result.ok else 'FAILED'} {result.detail}")
+    if not all(result.ok for result in results):
+        sys.exit(1)
+
+
+@cli.group()
+def alerts() -> None:
+    """Alerts in the outbox: deliver, list, retry.
+
+    Alerts are written when control of a watched town changes; these commands show and deliver them.
+    """
+
+
+@alerts.command("send")
+@click.pass_context
+@handle_errors
+def alerts_send(ctx: click.Context) -> None:
+    """Deliver pending alerts through every channel and exit (1 if some delivery failed).
+
+    Failed deliveries are retried later with backoff; see `monitor alerts list --state failed`.
+    """
+    with opened_service(ctx) as service:
+        report = service.deliver_alerts()
+    click.echo(f"queued={report.queued} delivered={report.delivered} retrying={report.retrying} "
+               f"failed={report.failed} deferred={report.deferred}")
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+@alerts.command("list")
+@click.option("--state", type=click.Choice(["pending", "delivered", "failed"]), default=None,
+              help="Only alerts with a delivery in this state.")
+@click.option("--limit", default=50, show_default=True, help="How many alerts.")
+@click.pass_context
+@handle_errors
+def alerts_list(ctx: click.Context, state: str | None, limit: int) -> None:
+    """List alerts, newest first, with their delivery state per channel.
+
+    Each line shows the alert id, kind, town, change and confidence, then one line per channel.
+    """
+    from monitor.store.outbox import list_alerts
+
+    with opened_service(ctx) as service:
+        rows = list_alerts(service.db, state=state, limit=limit)
+    previous = None
+    for row in rows:
+        if row["alert_id"] != previous:
+            backfill = " backfill" if row["is_backfill"] else ""
+            click.echo(f"{row['alert_id']} {row['created_at']} {row['kind']:<10} {row['town_id']}: "
+                       f"{row['from_side'] or '?'} -> {row['to_side'] or '?'} on {row['event_date'] or '?'}{backfill}")
+            previous = row["alert_id"]
+        if row["channel"]:
+            error = f" error={row['last_error']}" if row["last_error"] else ""
+            click.echo(f"    {row['channel']:<20} {row['state']:<9} attempts={row['attempts']}{error}")
+
+
+@alerts.command("retry")
+@click.pass_context
+@handle_errors
+def alerts_retry(ctx: click.Context) -> None:
+    """Requeue failed deliveries so the next pass tries them again.
+
+    Use it after fixing a channel (a wrong password, a moved webhook).
+    """
+    from monitor.delivery import requeue_failed
+
+    with opened_service(ctx) as service:
+        count = requeue_failed(service.db)
+    click.echo(f"requeued {count} deliveries")
+
+
+def archive_path(ctx: click.Context) -> Path:
+    """The archive named by --db, else by [database] path in the config."""
+    if ctx.obj["db_path"]:
+        return Path(ctx.obj["db_path"])
+    config = config_from(ctx)
+    return Path(config.resolve(config.database.path))
+
+
+@cli.command()
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; keep it local.")
+@click.pass_context
+@handle_errors
+def serve(ctx: click.Context, port: int, host: str) -> None:
+    """Explore the archive in Datasette, read-only.
+
+    Canned queries (town control, recent changes, articles about a town, copies, deliveries, feed health),
+    full-text search, and the map of the front at /-/front-map.
+    """
+    from monitor.serve import serve as serve_archive
+
+    serve_archive(archive_path(ctx), port=port, host=host)
+
+
+@cli.command()
+@click.argument("destination", type=click.Path(path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace DESTINATION when it exists.")
+@click.pass_context
+@handle_errors
+def backup(ctx: click.Context, destination: Path, overwrite: bool) -> None:
+    """Copy the archive to DESTINATION (file or folder) with SQLite's online backup.
+
+    Safe while the daemon runs; the copy is checked with PRAGMA quick_check before it is put in place.
+    """
+    from monitor.backup import backup_database
+
+    result = backup_database(archive_path(ctx), destination, overwrite=overwrite)
+    click.echo(f"backup {result.destination}: {result.bytes} bytes, {result.pages} pages, "
+               f"integrity {result.integrity}, {result.elapsed_s:.1f}s")

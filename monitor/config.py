@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from monitor.alerts import DeliverySettings, EmailChannel, WebhookChannel
+from monitor.channels import DeliverySettings, EmailChannel, WebhookChannel, channel_name_problems
 from monitor.classify import ClassifierSettings
 from monitor.control import ControlSettings
 from monitor.errors import ConfigError
@@ -172,6 +172,7 @@ def check_config(config: Config) -> list[str]:
         for index, channel in enumerate(channels):
             problems += channel.problems(f"{section}[{index}]")
     problems += config.alerts.delivery.problems("alerts.delivery")
+    problems += channel_name_problems([*config.alerts.email, *config.alerts.webhook])
     schedule = config.schedule
     if schedule.min_interval_s > schedule.max_interval_s:
         problems.append("schedule.min_interval_s: larger than max_interval_s")

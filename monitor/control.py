@@ -14,7 +14,13 @@ in which articles arrive:
    evidence to the holding.
 
 Independent sources: articles that are copies (same dedup cluster) or share wire text are one source
-(`assign_source_keys`); one outlet counts once however many of its articles report a change.
+(`assign_source_keys`); one outlet counts once however many of its articles report a change. A change is
+`confirmed` by two independent sources or by a report from the losing side, `contested` as above until two
+independent, undisputed later reports of the same holder settle it.
+
+Alerts (`plan_alerts`), for watched towns only: every change reported by at least one `new` claim and not
+stale gets a `claimed` (or `reverted`) alert; the current change also gets `confirmed` or `contested` when it
+is. Ids are stable and reused for the same change, so reprocessing updates an alert and never repeats it.
 """
 
 from __future__ import annotations
@@ -176,7 +182,9 @@ class _Holding:
     runs: tuple[_Run, ...]  # the episode that started the holding (several when contested)
     winner: _Run
     support: tuple[Evidence, ...]  # the winner's claims plus later reports of the same holder
-    disputes: tuple[Evidence, ...]
+    disputes: tuple[Evidence, ...]  # disputes next to the episode that started the holding
+    later: tuple[Evidence, ...] = ()  # reports of the same holder in later episodes
+    later_disputes: tuple[Evidence, ...] = ()
 
 
 def assign_source_keys(
@@ -217,7 +225,9 @@ def build_timeline(town_id: str, evidence: Sequence[Evidence], settings: Control
         if holdings and {run.side for run in runs} == {holder}:
             last = holdings[-1]
             extra = tuple(p for run in runs for p in run.points)
-            holdings[-1] = replace(last, support=last.support + extra, disputes=last.disputes + near)
+            holdings[-1] = replace(
+                last, support=last.support + extra, later=last.later + extra, later_disputes=last.later_disputes + near
+            )
             continue
         challengers = [run for run in runs if run.side != holder] or runs
         winner = max(challengers, key=lambda run: (count_sources(run.points), run.day, run.side))
@@ -313,7 +323,10 @@ def _change(town_id: str, holding: _Holding, previous: Change | None, settings: 
         and (winner.day - date.fromisoformat(previous.event_date)).days <= settings.revert_window_days
     )
     points = [p for run in holding.runs for p in run.points] + list(holding.support)
-    contested = len(holding.runs) > 1 or bool(holding.disputes)
+    # Later reports from two independent sources, undisputed, settle a contest in favour of the holder.
+    settled = count_sources(holding.later) >= 2 and not holding.later_disputes
+    disagreed = len(holding.runs) > 1 or bool(holding.disputes)
+    contested = (disagreed and not settled) or bool(holding.later_disputes)
     return Change(
         town_id=town_id,
         from_side=from_side,
@@ -322,7 +335,7 @@ def _change(town_id: str, holding: _Holding, previous: Change | None, settings: 
         confidence=_confidence(holding.support, from_side, contested, settings),
         kind="reverted" if is_reversal else "claimed",
         claim_ids=tuple(sorted({p.claim_id for p in points})),
-        dispute_ids=tuple(sorted({d.claim_id for d in holding.disputes})),
+        dispute_ids=tuple(sorted({d.claim_id for d in holding.disputes + holding.later_disputes})),
         outlets=tuple(sorted({p.outlet for p in points if p.outlet})),
         source_count=count_sources(holding.support),
         # Only the reports of the change itself decide: a later "rebels, who hold X" does not make it news.
@@ -330,9 +343,7 @@ def _change(town_id: str, holding: _Holding, previous: Change | None, settings: 
     )
 
 
-def _confidence(
-    points: Sequence[Evidence], losing_side: str | None, contested: bool, settings: ControlSettings
-) -> str:
+def _confidence(points: Sequence[Evidence], losing_side: str | None, contested: bool, settings: ControlSettings) -> str:
     if contested:
         return "contested"
     sides = {outlet.strip().lower(): side for outlet, side in settings.outlet_sides.items()}

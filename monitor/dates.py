@@ -11,15 +11,50 @@ from datetime import date, timedelta
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name} | {"sept": 9}
 WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
-NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-           "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "few": 3, "several": 3, "couple of": 2}
+NUMBERS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "few": 3,
+    "several": 3,
+    "couple of": 2,
+}
 UNIT_DAYS = {"hour": 0, "day": 1, "week": 7, "month": 30, "year": 365}
 # Parts of a month or year that a qualifier names: (first day, last day) of the month, (first, last) month.
-MONTH_PARTS = {"early": (1, 10), "beginning of": (1, 10), "start of": (1, 10), "mid": (11, 20),
-               "middle of": (11, 20), "late": (21, 31), "end of": (21, 31)}
-YEAR_PARTS = {"early": (1, 4), "beginning of": (1, 3), "start of": (1, 3), "mid": (5, 8), "middle of": (5, 8),
-              "late": (9, 12), "end of": (10, 12), "spring of": (3, 5), "summer of": (6, 8),
-              "autumn of": (9, 11), "fall of": (9, 11), "winter of": (1, 2)}
+MONTH_PARTS = {
+    "early": (1, 10),
+    "beginning of": (1, 10),
+    "start of": (1, 10),
+    "mid": (11, 20),
+    "middle of": (11, 20),
+    "late": (21, 31),
+    "end of": (21, 31),
+}
+YEAR_PARTS = {
+    "early": (1, 4),
+    "beginning of": (1, 3),
+    "start of": (1, 3),
+    "mid": (5, 8),
+    "middle of": (5, 8),
+    "late": (9, 12),
+    "end of": (10, 12),
+    "spring of": (3, 5),
+    "summer of": (6, 8),
+    "autumn of": (9, 11),
+    "fall of": (9, 11),
+    "winter of": (1, 2),
+}
 
 # Month names are matched capitalised only, so the modal "may" and the verb "march" are no dates.
 _MONTH = r"(?P<month>(?-i:Jan(?:uary)?|Feb(?:ruary)?|March|Mar|April|Apr|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?))\.?"  # noqa: E501
@@ -147,15 +182,16 @@ PATTERNS: tuple[tuple[str, Callable[[re.Match[str], date], Period | None]], ...]
     (rf"{_ON}{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?(?!\d)", _month_day),
     (rf"(?:(?:in|since|during|by|until|from)\s+)?{_PART}?{_MONTH}(?:,?\s+{_YEAR})?", _month),
     (rf"(?:(?:in|since|during|by|until|from)\s+)?{_PART}?{_YEAR}(?!\d)", _year),
-    (r"(?P<earlier>earlier\s+)?(?:(?P<part>early|late|the\s+end\s+of|the\s+summer\s+of)\s+)?(?P<which>last|this)\s+year",
-     _relative_year),
+    (
+        r"(?P<earlier>earlier\s+)?(?:(?P<part>early|late|the\s+end\s+of|the\s+summer\s+of)\s+)?(?P<which>last|this)\s+year",
+        _relative_year,
+    ),
     (r"(?:earlier\s+|late\s+)?(?P<which>last|this)\s+month(?:['’]?s)?", _relative_month),
     (r"(?:earlier\s+|late\s+)?(?P<which>last|this)\s+week(?:end)?", _relative_week),
     (rf"(?:(?P<last>last)\s+|{_ON}){_WEEKDAY}(?:\s+(?:morning|afternoon|evening|night))?", _weekday),
     (rf"(?:{_NUM}\s+|(?=\w+\s+ago))(?P<unit>hour|day|week|month|year)s?\s+ago", _ago),
     (rf"(?:in|over|during|within)\s+the\s+(?:past|last)\s+{_NUM}\s+(?P<unit>hour|day|week|month|year)s?", _recent),
-    (r"(?:in|over|during)\s+(?:the\s+)?(?:recent|past|last)\s+(?P<num>few\s+)?(?P<unit>day|week|month|year)s",
-     _recent),
+    (r"(?:in|over|during)\s+(?:the\s+)?(?:recent|past|last)\s+(?P<num>few\s+)?(?P<unit>day|week|month|year)s", _recent),
     (r"(?:earlier\s+)?(?:today|this\s+morning|this\s+afternoon|this\s+evening|tonight)", _day_offset(0)),
     (r"yesterday|last\s+night|the\s+day\s+before", _day_offset(1)),
 )

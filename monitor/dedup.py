@@ -78,6 +78,7 @@ CALENDAR_WORDS = frozenset({
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 _WORD = re.compile(r"\w+(?:['.,-]\w+)*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:\"\n(\[])\s*$")
+_GRAM_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: the polynomial hash stays a bijection per step
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
@@ -207,8 +208,9 @@ def lsh_bands(threshold: float, num_perm: int, recall: float) -> tuple[int, int]
 class DedupIndex:
     """In-memory MinHash LSH over stored articles: sorted band keys in numpy, plus a small unsorted tail.
 
-    datasketch's MinHashLSH took 41 s and 840 MB to load 100k signatures here, so the banding is kept
-    in arrays: loading is a few vectorised sorts, a query is one binary search per band.
+    datasketch's MinHashLSH took 41 s and 840 MB (tracemalloc) to insert 100k signatures on this machine
+    (insertion_session, threshold 0.5, 128 permutations), so the banding is kept in arrays: loading is a
+    few vectorised sorts, a query is one binary search per band. Signatures come from datasketch MinHash.
     """
 
     def __init__(self, threshold: float = NEAR_THRESHOLD, num_perm: int = NUM_PERM) -> None:
@@ -280,53 +282,61 @@ class DedupIndex:
         self._keys = np.take_along_axis(keys, self._order, axis=1)
 
 
-def _gram_hashes(words: Sequence[str], size: int = PASSAGE_GRAM) -> np.ndarray:
-    digests = (
-        hashlib.blake2b(" ".join(words[i : i + size]).encode("utf-8"), digest_size=8).digest()
-        for i in range(len(words) - size + 1)
-    )
-    # Signed 64-bit so that SQLite INTEGER holds them unchanged.
-    return np.fromiter((int.from_bytes(d, "big", signed=True) for d in digests), dtype=np.int64)
+@dataclass(frozen=True, slots=True)
+class PassageText:
+    """A text prepared for passage comparison: its words and the hash of every word 8-gram."""
+
+    words: tuple[str, ...]
+    grams: np.ndarray  # int64, one per 8-gram start position
 
 
-def passage_fingerprints(text: str) -> np.ndarray:
+@functools.lru_cache(maxsize=200_000)
+def _word_hash(word: str) -> int:
+    # News vocabulary is small, so most words are hashed once per process.
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def passage_text(text: str) -> PassageText:
+    """Return the words and word 8-gram hashes of `text` (stable across processes: stored in SQLite)."""
+    words = tuple(text_words(text))
+    word_hashes = np.fromiter((_word_hash(w) for w in words), dtype=np.uint64, count=len(words))
+    count = max(0, len(words) - PASSAGE_GRAM + 1)
+    grams = np.zeros(count, dtype=np.uint64)
+    for offset in range(PASSAGE_GRAM if count else 0):  # polynomial hash of the 8 word hashes, mod 2^64
+        grams = grams * _GRAM_MULTIPLIER + word_hashes[offset : offset + count]
+    return PassageText(words, grams.view(np.int64))  # signed, so that SQLite INTEGER holds them unchanged
+
+
+def passage_fingerprints(text: str | PassageText) -> np.ndarray:
     """Return the winnowed word 8-gram hashes of `text` (sorted, unique, int64) for shared-passage lookup."""
-    hashes = _gram_hashes(text_words(text))
+    hashes = (passage_text(text) if isinstance(text, str) else text).grams
     if len(hashes) <= WINNOW_WINDOW:
         return np.unique(hashes)
     windows = np.lib.stride_tricks.sliding_window_view(hashes, WINNOW_WINDOW)
     return np.unique(windows.min(axis=1))
 
 
-def shared_passages(text: str, other: str) -> Overlap:
+def shared_passages(text: str | PassageText, other: str | PassageText) -> Overlap:
     """Return the runs of >= MIN_PASSAGE_WORDS words of `text` that also occur in `other`, in any order."""
-    words, other_words = text_words(text), text_words(other)
-    covered = _covered_by(words, set(_gram_hashes(other_words).tolist()))
-    passages: list[Passage] = []
-    start = None
-    for position, is_covered in enumerate([*covered, False]):
-        if is_covered and start is None:
-            start = position
-        elif not is_covered and start is not None:
-            if position - start >= MIN_PASSAGE_WORDS:
-                passages.append(Passage(" ".join(words[start:position]), position - start))
-            start = None
+    mine = passage_text(text) if isinstance(text, str) else text
+    theirs = passage_text(other) if isinstance(other, str) else other
+    matched = np.isin(mine.grams, theirs.grams)
+    # A word is shared when one of the 8-grams covering it is found in the other text.
+    covered = np.convolve(matched.astype(np.int8), np.ones(PASSAGE_GRAM, dtype=np.int8))[: len(mine.words)] > 0
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], covered.astype(np.int8), [0]))))
+    passages = tuple(
+        Passage(" ".join(mine.words[start:stop]), int(stop - start))
+        for start, stop in zip(edges[::2], edges[1::2], strict=True)
+        if stop - start >= MIN_PASSAGE_WORDS
+    )
     shared = sum(p.words for p in passages)
     return Overlap(
         shared_words=shared,
         shared_chars=sum(len(p.text) for p in passages),
-        ratio=shared / len(words) if words else 0.0,
-        other_ratio=min(1.0, shared / len(other_words)) if other_words else 0.0,
-        passages=tuple(passages),
+        ratio=shared / len(mine.words) if mine.words else 0.0,
+        other_ratio=min(1.0, shared / len(theirs.words)) if theirs.words else 0.0,
+        passages=passages,
     )
-
-
-def _covered_by(words: Sequence[str], other_grams: set[int]) -> list[bool]:
-    covered = [False] * len(words)
-    for position, gram in enumerate(_gram_hashes(words).tolist()):
-        if gram in other_grams:
-            covered[position : position + PASSAGE_GRAM] = [True] * PASSAGE_GRAM
-    return covered
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -337,7 +347,7 @@ def _tokens(text: str) -> list[_Token]:
         _Token(
             m.group(),
             m.group().casefold().replace("'", ""),
-            bool(_SENTENCE_START.search(text[max(0, m.start() - 4) : m.start()])),
+            bool(_SENTENCE_START.search(text, max(0, m.start() - 4), m.start())),
             bisect.bisect_right(line_starts, m.start()),
         )
         for m in _WORD.finditer(text)

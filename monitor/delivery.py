@@ -6,7 +6,6 @@ idempotency key (webhook `Idempotency-Key`, email `Message-ID`), so a resend aft
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -22,105 +21,14 @@ from urllib.parse import urlsplit
 import httpx
 import sqlite_utils
 
-from monitor.alerts import (
-    Alert,
-    Channel,
-    DeliverySettings,
-    EmailChannel,
-    FeedStatus,
-    Source,
-    Town,
-    WebhookChannel,
-    render_email,
-    render_webhook,
-)
+from monitor.alerts import Alert, Source, Town, alert_from_row, matches_channel, render_email, render_webhook
+from monitor.channels import Channel, DeliverySettings, EmailChannel, WebhookChannel
 from monitor.errors import AlertError
 from monitor.store import outbox
 
 log = logging.getLogger(__name__)
 
 QUEUE_BATCH = 500
-
-
-# -- reading the outbox ----------------------------------------------------------------------------
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def _number(value: object) -> float | None:
-    try:
-        return None if value is None or value == "" else float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _source(raw: dict[str, Any]) -> Source:
-    return Source(
-        outlet=_text(raw.get("outlet")), url=_text(raw.get("url")), title=_text(raw.get("title")),
-        date=_text(raw.get("date") or raw.get("published_at")), quote=_text(raw.get("quote")),
-        status=_text(raw.get("status")), independent_source=_count(raw.get("independent_source")),
-    )
-
-
-def alert_from_row(row: dict[str, Any]) -> Alert:
-    """Build an Alert from an `alerts` row; columns win over the JSON payload, missing keys become ''."""
-    raw = row.get("payload") or "{}"
-    payload: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else dict(raw)
-    town_raw = payload.get("town") or None
-    town = None
-    if isinstance(town_raw, dict) or row.get("town_id"):
-        town_raw = town_raw if isinstance(town_raw, dict) else {}
-        spellings = town_raw.get("spellings") or ()
-        town = Town(
-            id=_text(row.get("town_id") or town_raw.get("id")),
-            name=_text(town_raw.get("name") or row.get("town_id")),
-            spellings=tuple(str(s) for s in ([spellings] if isinstance(spellings, str) else spellings)),
-            lat=_number(town_raw.get("lat")),
-            lon=_number(town_raw.get("lon")),
-            governorate=_text(town_raw.get("governorate")),
-        )
-    feed_raw = payload.get("feed")
-    feed = None
-    if isinstance(feed_raw, dict):
-        feed = FeedStatus(*(_text(feed_raw.get(k)) for k in ("name", "url", "state", "since", "detail")))
-    sources = tuple(_source(s) for s in payload.get("sources") or () if isinstance(s, dict))
-
-    def pick(key: str) -> str:
-        return _text(row.get(key) or payload.get(key))
-
-    return Alert(
-        id=_text(row.get("id") or payload.get("id")),
-        kind=pick("kind"),
-        town=town,
-        from_side=pick("from_side"),
-        to_side=pick("to_side"),
-        confidence=pick("confidence"),
-        event_date=pick("event_date"),
-        detected_at=_text(payload.get("detected_at") or row.get("created_at")),
-        sources=sources,
-        feed=feed,
-        is_test=bool(payload.get("is_test")),
-        independent_sources=_count(payload.get("independent_sources")),
-    )
-
-
-def matches_channel(alert: Alert, channel: Channel) -> bool:
-    """True when the channel's kind and town filters let this alert through (towns ignore feed health)."""
-    if channel.kinds and alert.kind not in channel.kinds:
-        return False
-    if not channel.towns:
-        return True
-    if alert.town is None:
-        return alert.kind == "feed_health"  # a feed is in no town: its kind filter alone decides
-    wanted = {t.casefold() for t in channel.towns}
-    town = alert.town
-    names = {town.id, town.name, town.governorate, *town.spellings}
-    return any(n.casefold() in wanted for n in names if n)
 
 
 # -- sending ---------------------------------------------------------------------------------------
@@ -277,6 +185,10 @@ def _attempt(
     now: datetime, settings: DeliverySettings, jitter: float,
 ) -> tuple[str, str]:
     """Claim, send and record one delivery; returns (outcome, detail)."""
+    if row["attempts"] >= settings.max_attempts:  # every allowed attempt ended in a crash, not an answer
+        error = f"gave up: {row['attempts']} attempts never finished; last error: {row['last_error'] or 'none'}"
+        outbox.record_failure(db, row["id"], error, now, give_up=True)
+        return "failed", error
     attempts = row["attempts"] + 1
     retry_at = now + timedelta(seconds=retry_delay_s(attempts, settings, jitter))
     # While the send runs the row is leased: a crash leaves it due again after the lease, not never.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html as html_lib
 import logging
 import re
 from dataclasses import dataclass
@@ -53,15 +52,6 @@ def extract_article(html: bytes | str, url: str | None = None) -> Extracted | No
         published=doc.date,
         canonical_url=doc.url if doc.url and doc.url.startswith(("http://", "https://")) else None,
     )
-
-
-def html_to_text(fragment: str) -> str:
-    """Plain text of a small HTML fragment (a feed summary, a local .html file with no article)."""
-    text = re.sub(r"<(script|style)\b.*?</\1>", " ", fragment, flags=re.S | re.I)
-    text = re.sub(r"<br\s*/?>|</p>|</div>|</li>", "\n", text, flags=re.I)
-    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", text))
-    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
 
 
 def _clean(value: str | None) -> str | None:

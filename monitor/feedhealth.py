@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
-from monitor.alerts import DeliverySettings
+from monitor.channels import DeliverySettings
 from monitor.store import outbox
 
 log = logging.getLogger(__name__)

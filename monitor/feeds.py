@@ -51,6 +51,7 @@ class Entry:
     published_at: str | None  # ISO-8601 UTC, e.g. 2026-11-22T06:18:00Z
     author: str | None
     problems: tuple[str, ...] = ()  # what was dropped or repaired, for the record
+    source: str | None = None  # the outlet an aggregator item names (RSS <source>), e.g. Google News
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,8 @@ def _entry(raw: Any, base_url: str, now: datetime) -> Entry:
     problems += [problem] if problem else []
     author = html_to_text(raw.get("author"), single_line=True)
     key = entry_key(url, guid, title, summary)
-    return Entry(key, url, guid, title, summary, published_at, author, tuple(problems))
+    source = html_to_text((raw.get("source") or {}).get("title"), single_line=True) or None
+    return Entry(key, url, guid, title, summary, published_at, author, tuple(problems), source)
 
 
 def _describe(error: object) -> str | None:

@@ -18,6 +18,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import httpx
 
@@ -131,11 +132,10 @@ class HostLimitedTransport(httpx.BaseTransport):
         if not self._total.acquire(timeout=max(0.0, deadline - time.monotonic())):
             host.release()
             raise httpx.PoolTimeout("no free global connection slot", request=request)
-        released = threading.Event()
+        once = threading.Lock()
 
         def release() -> None:
-            if not released.is_set():
-                released.set()
+            if once.acquire(blocking=False):  # close() may run twice; give the slots back only once
                 self._total.release()
                 host.release()
 
@@ -144,8 +144,7 @@ class HostLimitedTransport(httpx.BaseTransport):
         except BaseException:
             release()
             raise
-        assert isinstance(response.stream, httpx.SyncByteStream)
-        stream = _ReleasingStream(response.stream, release)
+        stream = _ReleasingStream(cast(httpx.SyncByteStream, response.stream), release)
         return httpx.Response(
             response.status_code, headers=response.headers, stream=stream, extensions=response.extensions
         )
@@ -313,33 +312,34 @@ def fetch_url(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-
-    def failed(
-        kind: str, message: str, status: int | None = None, response: httpx.Response | None = None
-    ) -> FetchResult:
-        lowered = {k.lower(): v for k, v in response.headers.items()} if response is not None else {}
-        return FetchResult(
-            "error", status, url, trail[-1], lowered, b"", _ms_since(started), kind, message,
-            lowered.get("retry-after"),
-        )  # fmt: skip
-
+    response: httpx.Response | None = None
     try:
-        request = client.build_request("GET", url, headers=headers)
-        response = _send_following(client, request, settings, started + settings.total_timeout, trail)
+        try:
+            request = client.build_request("GET", url, headers=headers)
+            response = _send_following(client, request, settings, started + settings.total_timeout, trail)
+            return _finish(response, url, trail[-1], settings, started)
+        except (httpx.InvalidURL, UnicodeError) as e:  # neither is an HTTPError; idna raises the latter
+            raise _Failure("invalid_url", f"{type(e).__name__}: {e}") from e
+        except httpx.HTTPError as e:
+            message = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+            raise _Failure(
+                _kind_of(e), message, response.status_code if response is not None else None
+            ) from e
     except _Failure as e:
-        return failed(e.kind, str(e), e.status)
-    except (httpx.InvalidURL, UnicodeError) as e:  # neither is an HTTPError; idna raises the latter
-        return failed("invalid_url", f"{type(e).__name__}: {e}")
-    except httpx.HTTPError as e:
-        return failed(_kind_of(e), f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
-    try:
-        return _finish(response, url, trail[-1], settings, started)
-    except _Failure as e:
-        return failed(e.kind, str(e), e.status, response)
-    except httpx.HTTPError as e:
-        return failed(_kind_of(e), f"{type(e).__name__}: {e}", response.status_code, response)
+        return _error_result(url, trail[-1], started, e, response)
     finally:
-        response.close()
+        if response is not None:
+            response.close()
+
+
+def _error_result(
+    url: str, final_url: str, started: float, failure: _Failure, response: httpx.Response | None
+) -> FetchResult:
+    headers = {k.lower(): v for k, v in response.headers.items()} if response is not None else {}
+    return FetchResult(
+        "error", failure.status, url, final_url, headers, b"", _ms_since(started), failure.kind, str(failure),
+        headers.get("retry-after"),
+    )  # fmt: skip
 
 
 def _finish(

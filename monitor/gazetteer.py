@@ -7,36 +7,25 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
 from monitor.errors import ConfigError
 
-COLUMNS = ("id", "name", "variants", "arabic", "kind", "governorate", "lat", "lon", "parent", "source")
-COLUMNS += ("is_watched",)
-KINDS = frozenset(
-    [
-        "governorate",
-        "district",
-        "area",
-        "city",
-        "town",
-        "village",
-        "hill",
-        "base",
-        "neighbourhood",
-        "crossing",
-    ]
-)
+COLUMNS: tuple[str, ...] = (
+    "id", "name", "variants", "arabic", "kind", "governorate", "lat", "lon", "parent", "source", "is_watched",
+)  # fmt: skip
+KINDS = frozenset(["governorate", "district", "area", "city", "town", "village", "hill", "base", "neighbourhood"])
+KINDS |= {"crossing"}
 GOVERNORATES = frozenset(
     ["Aleppo", "Damascus", "Daraa", "Deir ez-Zor", "Hama", "Hasakah", "Homs", "Idlib", "Latakia", "Quneitra"]
 ) | {"Raqqa", "Rif Dimashq", "Suwayda", "Tartus"}
 _TRUE = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
 # A token: letters/digits with inner apostrophes (Qal'at, Ra's); hyphens and spaces split tokens.
-_LETTER = r"(?:[^\W_]|[\u0300-\u036f\u064b-\u065f\u0670])"  # marks too: a shadda must not split a word
+_LETTER = r"[\w\u0300-\u036f\u064b-\u065f\u0670]"  # marks too: a shadda must not split a word
 _TOKEN = re.compile(rf"{_LETTER}+(?:['’‘`ʿʾ]{_LETTER}+)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _GAP_ADJACENT = re.compile(r"[ \t\-]*")
@@ -74,7 +63,7 @@ _ARABIC_LETTERS = str.maketrans(
 _APOSTROPHES = str.maketrans({c: None for c in "'’‘`ʿʾ´"})
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=2**17)
 def fold_token(raw: str) -> str:
     """Fold one word to its matching key: no case, marks, article or common transliteration differences."""
     text = "".join(c for c in unicodedata.normalize("NFKD", raw) if not unicodedata.combining(c))
@@ -197,7 +186,9 @@ class Gazetteer:
                 if key and not is_generic_key(key):
                     self._index.setdefault(key, place)
         self._prefixes = {key[:length] for key in self._index for length in range(1, len(key) + 1)}
-        self._single_keys = {key for key, place in self._index.items() if len(key) == 1 and place.is_watched}
+        self._single_keys: set[tuple[str, ...]] = {
+            key for key, place in self._index.items() if len(key) == 1 and place.is_watched
+        }
         self._fuzzy_keys = {" ".join(key): place for key, place in self._index.items() if len("".join(key)) >= 5}
 
     def get(self, place_id: str) -> Place | None:
@@ -263,17 +254,10 @@ class Gazetteer:
 
 
 def _preference(place: Place) -> tuple[int, int]:
-    # When two places share a spelling, the watched one wins, then the more specific kind.
-    specificity = {
-        "village": 0,
-        "hill": 0,
-        "town": 1,
-        "base": 1,
-        "crossing": 1,
-        "neighbourhood": 1,
-        "city": 2,
-    }
-    return (0 if place.is_watched else 1, specificity.get(place.kind, 3))
+    # When two places share a spelling, the watched one wins (this tool follows the front), then the larger
+    # kind, which the news names more often.
+    size = {"city": 0, "town": 1, "base": 2, "crossing": 2, "neighbourhood": 3, "village": 4, "hill": 4}
+    return (0 if place.is_watched else 1, size.get(place.kind, 5))
 
 
 def _spellings(place: Place) -> list[str]:
@@ -306,36 +290,35 @@ def _tokenize(text: str) -> list[_Token]:
 
 def _is_plausible(text: str, tokens: list[_Token], i: int, end_index: int, places: set[tuple[str, ...]]) -> bool:
     """Reject a match that is a lower-case word or the first or last name of a person."""
-    first = next(tok for tok in tokens[i:end_index] if tok.key)
-    if not first.is_latin:
+    significant = [token for token in tokens[i:end_index] if token.key]
+    if not significant[0].is_latin:
         return True  # Arabic script: no case to check and no Latin name collisions
-    if not first.is_capital:
+    if not significant[0].is_capital:
         return False
-    significant = [tok for tok in tokens[i:end_index] if tok.key]
     if len(significant) > 1:
         return True
-    return not (
-        _is_name_neighbour(text, tokens, i, -1, places) or _is_name_neighbour(text, tokens, end_index - 1, +1, places)
-    )
+    before, after = _neighbour(text, tokens, i, -1), _neighbour(text, tokens, end_index - 1, +1)
+    # Next to a watched place it is a list whose commas were lost ("Kansaba Salma Dourin"), not a name.
+    if any(token is not None and (token.key,) in places for token in (before, after)):
+        return True
+    return not (_is_name_part(text, before, LEADERS_OK) or _is_name_part(text, after, FOLLOWERS_OK))
 
 
-def _is_name_neighbour(text: str, tokens: list[_Token], index: int, step: int, places: set[tuple[str, ...]]) -> bool:
-    """True when the adjacent word is a capitalised word that makes the match look like a person's name."""
+def _neighbour(text: str, tokens: list[_Token], index: int, step: int) -> _Token | None:
+    """The word right before (step -1) or after (+1) a token, if only spaces or an article separate them."""
     j = index + step
     while 0 <= j < len(tokens) and _is_attached_article(text, tokens[j]):  # "Ayman al-Kassab"
         j += step
     if not 0 <= j < len(tokens):
-        return False
+        return None
     near, far = (tokens[j], tokens[index]) if step < 0 else (tokens[index], tokens[j])
     gap = re.sub(r"\b(?:al|el)\b", "", text[near.end : far.start], flags=re.IGNORECASE)
-    if not _GAP_ADJACENT.fullmatch(gap):
-        return False
-    neighbour = tokens[j]
-    if not (neighbour.is_latin and neighbour.is_capital):
-        return False
-    allowed = LEADERS_OK if step < 0 else FOLLOWERS_OK
-    # A watched place next to a place is a list whose commas were lost ("Kadin Salma Dourin"), not a name.
-    if neighbour.key in allowed or (neighbour.key,) in places:
+    return tokens[j] if _GAP_ADJACENT.fullmatch(gap) else None
+
+
+def _is_name_part(text: str, neighbour: _Token | None, allowed: frozenset[str]) -> bool:
+    """True when the neighbour is a capitalised word that makes the match look like part of a person's name."""
+    if neighbour is None or not (neighbour.is_latin and neighbour.is_capital) or neighbour.key in allowed:
         return False
     return not _looks_like_headline(text, neighbour.start)
 

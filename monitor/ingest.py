@@ -7,17 +7,23 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from monitor.analyze import Analysis, Front, analyze_article
+from monitor.control import ControlSettings, TownInfo, towns_from_places
+from monitor.dedup import DedupIndex
 from monitor.errors import MonitorError
-from monitor.extract import extract_article, html_to_text
+from monitor.extract import extract_article
+from monitor.feeds import html_to_text
 from monitor.models import Article, now_iso
 from monitor.store.articles import save_article
+from monitor.store.claims import save_claims
+from monitor.store.control import sync_towns, update_towns
+from monitor.store.dedup import load_index, record_article
 from monitor.urls import normalize_url
 
 log = logging.getLogger(__name__)
@@ -29,33 +35,61 @@ FILE_SUFFIXES = (".txt", ".html", ".htm", ".jsonl")
 class Stored:
     """What saving one article did."""
 
-    article_id: int | None
+    article_id: int
     is_relevant: bool
-    note: str | None = None
+    duplicate_kind: str  # original | exact | url | near | altered
+    claims: int
+    alerts: tuple[str, ...]
 
 
 @dataclass(slots=True)
 class ArticleSaver:
-    """Writes one analysed article and everything derived from it in one transaction (the single writer)."""
+    """The writer side of one article: store, fold copies, claims, town control, alerts (the single writer).
+
+    Everything for one article is written in one transaction, so a crash leaves nothing half-written and
+    the entry is fetched again. With `backfill`, control changes are recorded without queueing alerts.
+    """
 
     db: sqlite_utils.Database
     front: Front
+    control: ControlSettings
+    backfill: bool = False
+    index: DedupIndex = field(init=False)
+    towns: dict[str, TownInfo] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.index = load_index(self.db)
+        self.towns = towns_from_places(self.front.gazetteer.places)
+        with self.db.atomic():
+            sync_towns(self.db, self.towns.values())
 
     def save(self, article: Article, analysis: Analysis | None) -> Stored:
-        """Store the article with its decision and claims; nothing is half-written on a crash."""
+        """Store the article with its decision, copies, claims and the towns they touch."""
         if analysis is None:
             analysis = analyze_article(article, self.front)
+        page_text = article.text  # as fetched: the copy stage folds and records repeated blocks itself
         article = analysis.article
-        verdict = analysis.verdict
         if article.url and not article.canonical_url:
-            article = _with_canonical(article)
-        with self.db.conn:
-            article_id = save_article(self.db, article, decision_columns(analysis))
-        return Stored(article_id, verdict.is_relevant)
+            article = replace(article, canonical_url=normalize_url(article.url))
+        try:
+            with self.db.atomic():
+                return self._write(article, analysis, page_text)
+        except BaseException:
+            # The index may hold a signature of the rolled-back article: rebuild it from what was committed.
+            self.index = load_index(self.db)
+            raise
 
-
-def _with_canonical(article: Article) -> Article:
-    return replace(article, canonical_url=normalize_url(article.url or ""))
+    def _write(self, article: Article, analysis: Analysis, page_text: str) -> Stored:
+        article_id = save_article(self.db, article, decision_columns(analysis))
+        copies = record_article(self.db, self.index, article_id, page_text, article.canonical_url,
+                                sides=dict(self.front.actors.phrases))
+        save_claims(self.db, article_id, list(analysis.claims))
+        town_ids = {claim.town_id for claim in analysis.claims if claim.town_id}
+        alerts = update_towns(self.db, town_ids, self.towns, self.control, now_iso(), backfill=self.backfill,
+                              actors=self.front.actors) if town_ids else []
+        log.info("article=%d kept=%s copy=%s claims=%d alerts=%d title=%r", article_id,
+                 analysis.verdict.is_relevant, copies.kind, len(analysis.claims), len(alerts), article.title[:80])
+        return Stored(article_id, analysis.verdict.is_relevant, copies.kind, len(analysis.claims), tuple(alerts))
 
 
 def decision_columns(analysis: Analysis) -> dict[str, Any]:
@@ -125,7 +159,7 @@ def read_html(path: Path, meta: dict[str, str]) -> Article:
     extracted = extract_article(raw)
     content = raw.decode("utf-8", errors="replace")
     if extracted is None:
-        text = html_to_text(content)
+        text = html_to_text(content) or ""
         return Article(url=None, title=text.split("\n", 1)[0][:300], text=text, outlet=meta.get("outlet"),
                        published_at=meta.get("published") or None, entry_key=file_key(path, content),
                        text_source="file", extract_note="no article text found; whole page text kept")

@@ -109,6 +109,14 @@ def check_database(path: Path | str, timeout_s: float = DEFAULT_CHECK_TIMEOUT_S)
     return DatabaseCheck(answered=True, elapsed_s=time.monotonic() - started)
 
 
+def database_file(conn: sqlite3.Connection) -> str | None:
+    """The file behind a connection's main database, for `check_database`; None for an in-memory database."""
+    for _seq, name, file in conn.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return file or None
+    return None
+
+
 def should_ping_watchdog(check: DatabaseCheck, max_elapsed_s: float = DEFAULT_CHECK_TIMEOUT_S) -> bool:
     """Ping only when the database answered, and within `max_elapsed_s`."""
     return check.answered and check.elapsed_s <= max_elapsed_s

@@ -10,6 +10,7 @@ extraction run in a thread pool:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,9 +22,9 @@ import sqlite_utils
 
 from monitor.analyze import Analysis, Front, analyze_article
 from monitor.config import Config
-from monitor.extract import extract_article, html_to_text
-from monitor.feeds import Entry, ParsedFeed, discover_feed_links, find_article_links, parse_feed
-from monitor.fetch import FetchResult, fetch_url
+from monitor.extract import extract_article
+from monitor.feeds import Entry, ParsedFeed, discover_feed_links, find_article_links, html_to_text, parse_feed
+from monitor.fetch import HTML_ACCEPT, FetchResult, fetch_url
 from monitor.ingest import ArticleSaver
 from monitor.models import Article, now_iso
 from monitor.schedule import next_check_at
@@ -115,8 +116,7 @@ def fetch_entry(client: httpx.Client, entry: EntryRow, config: Config, front: Fr
     if not entry.url:
         article = summary_article(entry, "the entry has no link")
         return EntryFetch(entry, None, article, analyze_if_text(article, front), None)
-    result = fetch_url(client, entry.url, settings=config.http,
-                       accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
+    result = fetch_url(client, entry.url, settings=config.http, accept=HTML_ACCEPT)
     if result.outcome != "ok":
         return EntryFetch(entry, result, None, None, result.error or result.error_kind or "fetch failed")
     extracted = extract_article(result.body, result.final_url)
@@ -148,7 +148,7 @@ def summary_article(entry: EntryRow, note: str) -> Article:
     """The article kept from the feed entry alone when its page cannot be fetched or extracted."""
     return Article(
         url=entry.url, entry_key=entry.key, feed_id=entry.feed_id, outlet=entry.outlet,
-        title=entry.title or "", text=html_to_text(entry.summary or ""), summary=entry.summary,
+        title=entry.title or "", text=html_to_text(entry.summary) or "", summary=entry.summary,
         published_at=entry.published_at, feed_published_at=entry.published_at, fetched_at=now_iso(),
         text_source="summary", extract_note=note,
     )
@@ -210,7 +210,7 @@ def guarded_fetch_entry(client: httpx.Client, entry: EntryRow, config: Config, f
 def save_poll(db: sqlite_utils.Database, poll: FeedPoll, config: Config, report: FeedReport) -> None:
     """Write a feed poll: fetch log rows, schedule and health columns, new entries."""
     feed, now = poll.feed, now_iso()
-    with db.conn:
+    with db.atomic():
         for kind, result in poll.fetches:
             feed_store.record_fetch(db, fetch_row(feed.id, kind, result, now))
         last = poll.fetches[-1][1] if poll.fetches else None
@@ -251,7 +251,7 @@ def schedule_changes(feed: FeedRow, result: FetchResult | None, error: str | Non
         max_interval_s=settings.max_interval_s,
         error_count=error_count,
         retry_after=result.retry_after if result else None,
-        cache_control=result.headers.get("cache-control") if result else None,
+        cache_control=result.cache_control if result else None,
         backoff_cap_s=settings.backoff_cap_s,
     )
     changes: dict[str, object] = {
@@ -265,14 +265,15 @@ def schedule_changes(feed: FeedRow, result: FetchResult | None, error: str | Non
     else:
         changes |= {"last_error": None, "last_success_at": now}
         if result is not None and result.outcome == "ok":
-            changes |= {"etag": result.headers.get("etag"), "last_modified": result.headers.get("last-modified")}
+            changes |= {"etag": result.etag, "last_modified": result.last_modified}
     return changes
 
 
 def fetch_row(feed_id: int, kind: str, result: FetchResult, now: str) -> dict[str, object]:
     """A fetch-log row for one attempt."""
     return {
-        "feed_id": feed_id, "url": result.url, "kind": kind, "started_at": now, "status": result.status,
+        "feed_id": feed_id, "url": result.url, "final_url": result.final_url, "kind": kind, "started_at": now,
+        "status": result.status,
         "bytes": result.bytes, "elapsed_ms": result.elapsed_ms, "outcome": result.outcome,
         "error_kind": result.error_kind, "error": result.error,
     }
@@ -281,7 +282,8 @@ def fetch_row(feed_id: int, kind: str, result: FetchResult, now: str) -> dict[st
 def entry_row(entry: Entry) -> dict[str, object]:
     """An entries-table row for a parsed entry."""
     return {"key": entry.key, "url": entry.url, "guid": entry.guid, "title": entry.title,
-            "summary": entry.summary, "published_at": entry.published_at}
+            "summary": entry.summary, "source": entry.source, "published_at": entry.published_at,
+            "problems": json.dumps(list(entry.problems)) if entry.problems else None}
 
 
 def save_entry_fetch(db: sqlite_utils.Database, item: EntryFetch, config: Config, saver: ArticleSaver,
@@ -298,8 +300,9 @@ def save_entry_fetch(db: sqlite_utils.Database, item: EntryFetch, config: Config
         article = summary_article(entry, f"page failed {attempts} times: {item.error}")
         item = EntryFetch(entry, item.result, article, analyze_if_text(article, saver.front), item.error)
     assert item.article is not None
-    stored = saver.save(item.article, item.analysis)
-    feed_store.finish_entry(db, entry.key, stored.article_id, stored.note)
+    with db.atomic():
+        stored = saver.save(item.article, item.analysis)
+        feed_store.finish_entry(db, entry.key, stored.article_id)
     report.articles += 1
     report.kept += int(stored.is_relevant)
 

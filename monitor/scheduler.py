@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
@@ -12,13 +13,15 @@ from types import FrameType
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from monitor import notify
 from monitor.config import Config
 
 log = logging.getLogger(__name__)
 
 
 def run_daemon(config: Config, tick: Callable[[Callable[[], bool]], None],
-               maintenance: Callable[[], None], stop: threading.Event | None = None) -> None:
+               maintenance: Callable[[], None], stop: threading.Event | None = None,
+               database_path: str | None = None) -> None:
     """Run `tick` every [schedule] tick_s until SIGTERM/SIGINT (or `stop` is set), then finish in-flight writes.
 
     `tick` receives a `should_stop` callable and is expected to return soon after it turns true.
@@ -34,10 +37,17 @@ def run_daemon(config: Config, tick: Callable[[Callable[[], bool]], None],
     previous = _install_signal_handlers(stop)
     scheduler.start()
     log.info("daemon started tick_s=%d", config.schedule.tick_s)
+    notify.notify_ready(f"polling due feeds every {config.schedule.tick_s}s")
+    ping_every = notify.watchdog_interval()
+    next_ping = time.monotonic()
     try:
-        while not stop.wait(timeout=1.0):
-            pass
+        while not stop.wait(timeout=min(1.0, ping_every or 1.0)):
+            if ping_every and database_path and time.monotonic() >= next_ping:
+                # Pinged from the main thread, independent of a long tick: only a database that answers counts.
+                notify.ping_if_database_answers(database_path)
+                next_ping = time.monotonic() + ping_every
     finally:
+        notify.notify_stopping("finishing in-flight writes")
         log.info("stopping: finishing in-flight writes")
         scheduler.shutdown(wait=True)
         _restore_signal_handlers(previous)

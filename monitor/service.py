@@ -12,7 +12,10 @@ import httpx
 import sqlite_utils
 
 from monitor.analyze import Front, load_front
+from monitor.channels import Channel
 from monitor.config import Config
+from monitor.delivery import DeliveryReport, deliver_pending
+from monitor.feedhealth import feed_health_alerts
 from monitor.fetch import build_client
 from monitor.ingest import ArticleSaver, read_files
 from monitor.models import now_iso
@@ -41,6 +44,25 @@ class Service:
             self.client = build_client(self.config.http)
         return run_pass(self.db, self.client, self.config, self.saver, names=names, should_stop=should_stop)
 
+    def deliver_alerts(self, now: datetime | None = None) -> DeliveryReport:
+        """Feed-health check, then one pass over the alert outbox."""
+        now = now or datetime.now(UTC)
+        if self.client is None:
+            self.client = build_client(self.config.http)
+        feed_health_alerts(self.db, now, self.config.alerts.delivery)
+        return deliver_pending(self.db, self.channels, self.client, now, settings=self.config.alerts.delivery)
+
+    @property
+    def channels(self) -> list[Channel]:
+        """Every configured alert channel."""
+        return [*self.config.alerts.email, *self.config.alerts.webhook]
+
+    def tick(self, should_stop: Callable[[], bool]) -> None:
+        """The daemon's job: poll due feeds, then deliver what is pending."""
+        self.poll(should_stop=should_stop)
+        if not should_stop():
+            self.deliver_alerts()
+
     def ingest(self, paths: list[Path]) -> tuple[int, int]:
         """Store local article files; returns (stored, skipped as already ingested)."""
         stored = skipped = 0
@@ -56,7 +78,7 @@ class Service:
         """Retention: purge old dropped text and fetch log rows, then let SQLite optimize itself."""
         now = now or datetime.now(UTC)
         database = self.config.database
-        with self.db.conn:
+        with self.db.atomic():
             texts = purge_dropped_text(self.db, now_iso(now - timedelta(days=database.dropped_text_days)),
                                        now_iso(now))
             fetches = purge_fetch_log(self.db, now_iso(now - timedelta(days=database.fetch_log_days)))
@@ -83,7 +105,7 @@ def open_service(config: Config, db_path: str | None = None) -> Service:
     front = front_from_config(config)
     db = open_db(config.resolve(db_path or config.database.path))
     feed_store.sync_feeds(db, configured_sources(config), now_iso())
-    return Service(config=config, db=db, front=front, saver=ArticleSaver(db, front))
+    return Service(config=config, db=db, front=front, saver=ArticleSaver(db, front, config.control))
 
 
 def configured_sources(config: Config) -> list[dict[str, object]]:

@@ -11,7 +11,8 @@ Usage in a test (the `http_server` fixture is exposed through conftest.py):
     url = http_server.url("/feed.xml")
     http_server.wait_for_requests(1, path="/hook")                 # poll with a deadline, never a fixed sleep
 
-Outside pytest (benchmarks): `with LocalHTTPServer() as server: ...`.
+Outside pytest (benchmarks): `with LocalHTTPServer() as server: ...`. `stop()` closes open keep-alive
+connections too, so a stopped server is really down; `LocalHTTPServer(port=old.port)` brings it back up.
 Every request is recorded (method, path, headers, body), POSTs included, and the server counts how many
 requests are being answered at the same moment (`max_in_flight`). It also answers absolute-form targets
 (`GET http://93.184.215.14/feed`), so a client configured with it as proxy can reach "public" URLs offline.
@@ -19,8 +20,10 @@ requests are being answered at the same moment (`max_in_flight`). It also answer
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import gzip as gzip_module
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -100,11 +103,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"  # keep-alive, so polling benchmarks do not pay a connect per request
     timeout = 30  # idle keep-alive connections die on their own
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     server: _Server
     is_counted = False
 
     def log_message(self, format: str, *args: object) -> None:
         """Keep test output quiet."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.owner.track(self.connection, True)
+
+    def finish(self) -> None:
+        self.server.owner.track(self.connection, False)
+        super().finish()
 
     def do_GET(self) -> None:
         self.server.owner.answer(self)
@@ -120,14 +132,15 @@ class _Server(ThreadingHTTPServer):
 class LocalHTTPServer:
     """A ThreadingHTTPServer on 127.0.0.1:0 in a daemon thread, scriptable per path."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self._routes: dict[str, Route] = {}
+        self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", port), _Handler)  # pass the old port to come back "up"
         self._server.owner = self
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(
@@ -145,6 +158,11 @@ class LocalHTTPServer:
         if self._thread.is_alive():  # shutdown() waits forever on a server that never started
             self._server.shutdown()
         self._server.server_close()
+        with self._lock:  # keep-alive connections would otherwise go on being answered: really go down
+            open_connections = list(self._connections)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         self._thread.join(timeout=5)
 
     def __enter__(self) -> LocalHTTPServer:
@@ -152,6 +170,14 @@ class LocalHTTPServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def track(self, connection: socket.socket, is_open: bool) -> None:
+        """Remember open client connections so stop() can close them."""
+        with self._lock:
+            if is_open:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
 
     def url(self, path: str = "/") -> str:
         """The absolute URL of `path` on this server."""

@@ -26,17 +26,19 @@ from monitor.alerts import (
     Source,
     Town,
     WebhookChannel,
+    alert_from_row,
     alert_summary,
     channel_name_problems,
     header_safe,
     map_url,
+    matches_channel,
     message_id,
     render_email,
     render_webhook,
     sign_body,
     webhook_payload,
 )
-from monitor.delivery import alert_from_row, matches_channel, read_secret, send_email, send_webhook
+from monitor.delivery import read_secret, send_email, send_webhook
 from monitor.errors import AlertError
 
 NOW = datetime(2026, 11, 22, 6, 30, tzinfo=UTC)

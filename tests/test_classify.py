@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.classify import ClassifierSettings, Reference, build_reference, classify, load_reference
+from monitor.config import build_section
 from monitor.errors import ConfigError
 from monitor.gazetteer import Gazetteer, load_gazetteer
 
@@ -99,6 +100,20 @@ def test_threshold_setting_decides_keep(reference: Reference, gazetteer: Gazette
     lenient = dataclasses.replace(ClassifierSettings(), threshold=0.01)
     assert not classify(FRONT_TITLE, FRONT_TEXT, reference, gazetteer, strict).is_relevant
     assert classify(OTHER_FRONT_TITLE, OTHER_FRONT_TEXT, reference, gazetteer, lenient).is_relevant
+
+
+def test_settings_are_checked_when_read_from_config() -> None:
+    problems: list[str] = []
+    raw = {"threshold": 1.5, "window_words": 0, "repeat_decay": 0.0, "village_weight": 4}
+    assert build_section(ClassifierSettings, raw, "classifier", problems) is None
+    assert problems == [
+        "classifier.threshold: must be in (0, 1]",
+        "classifier.window_words: must be greater than 0",
+        "classifier.repeat_decay: must be in (0, 1]",
+    ]
+    problems.clear()
+    settings = build_section(ClassifierSettings, {"threshold": 0.6, "village_weight": 4}, "classifier", problems)
+    assert problems == [] and settings == ClassifierSettings(threshold=0.6, village_weight=4.0)
 
 
 def test_adding_a_seed_file_changes_the_reference(tmp_path: Path, gazetteer: Gazetteer) -> None:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from seedsite import serve_seed_site
 from test_pipeline import write_config
+
+from monitor.config import Config
+from monitor.scheduler import run_daemon
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
@@ -69,3 +76,36 @@ def test_daemon_keeps_running_when_a_feed_cannot_be_reached(tmp_path: Path) -> N
     code, stderr = run_daemon_until(config, lambda: query_one(tmp_path / "monitor.db", errors) is not None)
     assert code == 0, stderr
     assert "feed=offline status=error" in stderr
+
+
+def test_daemon_tells_systemd_ready_pings_while_the_db_answers_and_stopping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(tmp_path / "notify.sock"))
+    listener.settimeout(10)
+    archive = tmp_path / "monitor.db"
+    sqlite3.connect(archive).close()
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify.sock"))
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")  # a ping every 0.1 s
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    stop = threading.Event()
+    daemon = threading.Thread(target=run_daemon, args=(Config(), lambda should_stop: None, lambda: None, stop),
+                              kwargs={"database_path": str(archive)})
+    daemon.start()
+    try:
+        assert listener.recv(4096).startswith(b"READY=1")
+        assert listener.recv(4096) == b"WATCHDOG=1"
+        archive.rename(tmp_path / "moved.db")  # the database stops answering: so must the pings
+        listener.settimeout(0.5)
+        late: list[bytes] = []
+        with pytest.raises(TimeoutError):
+            while True:
+                late.append(listener.recv(4096))
+        assert late in ([], [b"WATCHDOG=1"])  # at most the one ping already on its way
+    finally:
+        stop.set()
+        daemon.join(timeout=10)
+    listener.settimeout(5)
+    assert listener.recv(4096).startswith(b"STOPPING=1")
+    listener.close()

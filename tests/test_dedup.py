@@ -237,3 +237,10 @@ def test_lsh_bands_catch_pairs_at_the_threshold() -> None:
     assert 1 - (1 - dedup.NEAR_THRESHOLD**rows) ** bands >= dedup.LSH_RECALL
     assert 1 - (1 - 0.02**rows) ** bands < 0.02  # unrelated articles rarely become candidates
     assert dedup.lsh_bands(0.9, 128, 0.99)[1] > rows  # a higher threshold affords longer bands
+
+
+def test_empty_pages_are_not_copies_of_each_other(db: sqlite_utils.Database) -> None:
+    index = load_index(db)
+    outcomes = [record_article(db, index, store(db, "  \n", "x"), "  \n") for _ in range(2)]
+    assert [o.kind for o in outcomes] == ["original", "original"]
+    assert db["article_signatures"].count == 0

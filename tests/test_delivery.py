@@ -8,6 +8,9 @@ import hashlib
 import hmac
 import json
 import logging
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -130,6 +133,18 @@ def test_control_change_alert_reaches_both_channels_once(
     assert len(smtp_server.messages) == 1 and len(http_server.requests_to("/hook")) == 1
 
 
+def test_a_title_with_cr_lf_reaches_only_the_configured_recipients(
+    db: sqlite_utils.Database, smtp_server: SMTPTestServer, client: httpx.Client
+) -> None:
+    add_alert(db, "crlf", town="Kinsabba\r\nBcc: spy@evil.example", title="Seized\r\nTo: spy@evil.example")
+    assert deliver(db, [mail_channel(smtp_server.port)], client).delivered == 1
+    received = smtp_server.wait_for_messages(1)[0]
+    assert received.rcpt_tos == ("analyst@example.org",)
+    mail = email.message_from_bytes(received.content, policy=email.policy.default)
+    assert mail["Bcc"] is None and mail["To"] == "analyst@example.org"
+    assert mail["Subject"].strip() == "[monitor] Kinsabba Bcc: spy@evil.example: government -> rebels (claimed)"
+
+
 def test_receiver_can_verify_the_hmac_signature(
     db: sqlite_utils.Database, http_server: LocalHTTPServer, hook: WebhookChannel, client: httpx.Client
 ) -> None:
@@ -238,6 +253,46 @@ def test_killed_between_send_and_mark_delivers_at_most_once_more(
     assert keys == ["crash", "crash"]
 
 
+CHILD = """
+import sys
+from datetime import datetime
+import httpx
+from monitor.channels import WebhookChannel
+from monitor.delivery import deliver_pending
+from monitor.store import open_db
+
+db = open_db(sys.argv[1])
+hook = WebhookChannel(name="ops-hook", url=sys.argv[2], timeout_s=30.0)
+with httpx.Client() as client:
+    deliver_pending(db, [hook], client, datetime.fromisoformat(sys.argv[3]))
+"""
+
+
+def test_a_daemon_killed_mid_send_resends_once_with_the_same_key(
+    db: sqlite_utils.Database, tmp_path: Path, http_server: LocalHTTPServer, client: httpx.Client
+) -> None:
+    child: list[subprocess.Popen[bytes]] = []
+
+    def kill_the_sender(request: RecordedRequest) -> Reply:
+        child[0].kill()  # SIGKILL while the sender waits for our answer: it can never mark the delivery
+        child[0].wait(timeout=30)
+        return Reply(200)
+
+    http_server.route("/kill", handler=kill_the_sender)
+    add_alert(db, "killed")
+    child.append(subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / "monitor.db"),
+                                   http_server.url("/kill"), T0.isoformat()]))
+    assert child[0].wait(timeout=60) == -signal.SIGKILL
+    row = deliveries(db)[("killed", "ops-hook")]
+    assert (row["state"], row["attempts"]) == ("pending", 1)
+
+    http_server.route("/kill", status=200)
+    hook = WebhookChannel(name="ops-hook", url=http_server.url("/kill"))
+    assert deliver(db, [hook], client, LATER).delivered == 1
+    assert deliver(db, [hook], client, LATER + timedelta(days=1)).delivered == 0
+    assert [r.headers["idempotency-key"] for r in http_server.requests_to("/kill")] == ["killed", "killed"]
+
+
 def test_wrong_password_names_the_channel_and_keeps_the_alert(
     db: sqlite_utils.Database, smtp_factory: Callable[..., SMTPTestServer], client: httpx.Client,
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
@@ -272,6 +327,18 @@ def test_failed_after_max_attempts_then_requeued(
     http_server.route("/hook", status=200)
     assert deliver(db, [hook], client, T0 + timedelta(days=4)).delivered == 1
     assert outbox.delivery_counts(db)["delivered"] == 1
+
+
+def test_a_delivery_whose_attempts_all_crashed_is_failed_not_retried_forever(
+    db: sqlite_utils.Database, http_server: LocalHTTPServer, hook: WebhookChannel, client: httpx.Client
+) -> None:
+    add_alert(db, "poison")
+    for day in range(SETTINGS.max_attempts):
+        with httpx.Client(transport=DiesAfterSend()) as dying, pytest.raises(ProcessKilled):
+            deliver(db, [hook], dying, T0 + timedelta(days=day))
+    report = deliver(db, [hook], client, LATER + timedelta(days=SETTINGS.max_attempts))
+    assert (report.delivered, report.failed) == (0, 1) and "3 attempts never finished" in report.errors[0]
+    assert len(http_server.requests_to("/hook")) == SETTINGS.max_attempts
 
 
 def test_retry_after_pushes_the_next_try(

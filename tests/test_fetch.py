@@ -70,6 +70,21 @@ def test_server_stops_promptly_with_a_request_hanging() -> None:
     assert time.monotonic() - started < 5
 
 
+def test_stopped_server_is_down_for_pooled_connections_and_comes_back_on_its_port(
+    client: httpx.Client,
+) -> None:
+    server = LocalHTTPServer().start()
+    server.route("/hook", body="ok")
+    assert fetch(client, server.url("/hook")).outcome == "ok"  # leaves a keep-alive connection in the pool
+    server.stop()
+    down = fetch(client, server.url("/hook"))
+    assert down.outcome == "error" and down.error_kind in {"connect", "network", "protocol"}
+    with LocalHTTPServer(port=server.port) as again:
+        again.route("/hook", body="back")
+        assert fetch(client, again.url("/hook")).body == b"back"
+        assert again.url("/hook") == server.url("/hook")
+
+
 # -- fetch_url ----------------------------------------------------------------------------------------
 
 

@@ -104,6 +104,7 @@ def test_find_places_handles_articles_possessives_and_arabic(gazetteer: Gazettee
         "the road to salma is closed",  # lower-case words are not names
         "Ahrar al-Sham and Jaysh al-Islam issued a statement.",
         "He was a Nazi sympathiser, the report said.",
+        "Syrian Army Kills 70 IS Militants Near The Border",  # Kills folds like the village Kels
     ],
 )
 def test_does_not_fire_on_person_names_or_common_words(gazetteer: Gazetteer, text: str) -> None:
@@ -118,6 +119,7 @@ def test_does_not_fire_on_person_names_or_common_words(gazetteer: Gazetteer, tex
         ("Syrian Army Retakes Salma From Rebels", ["Salma"]),  # a Title Case headline
         ("Clashes near Kessab crossing and in Kasab town.", ["Kessab border crossing", "Kessab"]),
         ("In Hama Province, the army advanced.", ["Hama Governorate"]),
+        ("Strikes hit al-Hor Kansaba Salma and Dourin villages", ["Kinsabba", "Salma", "Durin"]),  # lost commas
     ],
 )
 def test_fires_on_places_next_to_capitalised_words(gazetteer: Gazetteer, text: str, expected: list[str]) -> None:
@@ -179,3 +181,12 @@ def test_missing_column_and_missing_file_are_config_errors(tmp_path: Path) -> No
 def test_fold_name_ignores_case_and_separators(name: str, case: str, separator: str) -> None:
     variant = getattr(name.replace("-", " "), case)().replace(" ", separator)
     assert fold_name(variant) == fold_name(name)
+
+
+@given(st.text(alphabet=st.sampled_from(list("KinsabaSlmJr al-'’ .,\nكنسبا")), max_size=60))
+def test_find_places_never_raises_and_returns_ordered_spans(gazetteer: Gazetteer, text: str) -> None:
+    mentions = gazetteer.find_places(text)
+    for mention in mentions:
+        assert 0 <= mention.start < mention.end <= len(text)
+        assert text[mention.start : mention.end] == mention.surface
+    assert all(a.end <= b.start for a, b in itertools.pairwise(mentions))

@@ -122,6 +122,17 @@ def test_check_database_fails_on_missing_and_locked_archives(tmp_path: Path, arc
     assert not locked.answered and "locked" in (locked.error or "")
 
 
+def test_database_file_names_the_connections_file(archive: Path) -> None:
+    conn = sqlite3.connect(archive)
+    try:
+        assert notify.database_file(conn) == str(archive.resolve())
+    finally:
+        conn.close()
+    memory = sqlite3.connect(":memory:")
+    assert notify.database_file(memory) is None
+    memory.close()
+
+
 def test_ping_is_sent_only_while_the_database_answers(
     listener: tuple[socket.socket, dict[str, str]], archive: Path, tmp_path: Path
 ) -> None:

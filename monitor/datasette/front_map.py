@@ -42,8 +42,9 @@ class MapTown:
     holder: str | None
     since: str | None
     confidence: str | None
-    lat: float
-    lon: float
+    lat: float | None
+    lon: float | None
+    kind: str | None = None  # gazetteer kind: cities are labelled even when nobody claimed them
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class FrontMap:
     markers: tuple[Marker, ...]
     grid: tuple[GridLine, ...]
     legend: tuple[LegendEntry, ...]
+    unplaced: tuple[MapTown, ...] = ()  # held towns without coordinates: listed, not drawn
 
 
 def load_map_style(path: Path = MAP_STYLE_FILE) -> MapStyle:
@@ -104,25 +106,29 @@ def holder_colour(holder: str | None, style: MapStyle) -> str:
 
 def town_from_row(row: Mapping[str, Any]) -> MapTown:
     """A MapTown from a front_map query row."""
+    lat, lon = row["lat"], row["lon"]
     return MapTown(town_id=str(row["town_id"]), name=str(row["town"]), governorate=row["governorate"],
                    holder=row["holder"], since=row["since"], confidence=row["confidence"],
-                   lat=float(row["lat"]), lon=float(row["lon"]))
+                   lat=None if lat is None else float(lat), lon=None if lon is None else float(lon),
+                   kind=row.get("kind"))
 
 
 def draw_front_map(towns: Sequence[MapTown], style: MapStyle) -> FrontMap:
     """Project towns into the style's frame (equirectangular, north up) and colour them by holder."""
-    if not towns:
-        return FrontMap(style.width, style.height, (), (), ())
-    frame = _Frame.around(towns, style)
+    placed = [(t, t.lat, t.lon) for t in towns if t.lat is not None and t.lon is not None]
+    unplaced = tuple(sorted((t for t in towns if t.lat is None or t.lon is None), key=lambda t: t.name))
+    if not placed:
+        return FrontMap(style.width, style.height, (), (), (), unplaced)
+    frame = _Frame.around([(lat, lon) for _, lat, lon in placed], style)
     # Unclaimed towns first, so the held ones are drawn on top of them.
-    ordered = sorted(towns, key=lambda t: (t.holder is not None, t.name))
-    markers = tuple(Marker(t, *frame.point(t.lat, t.lon), holder_colour(t.holder, style)) for t in ordered)
-    counts = Counter(t.holder or NO_HOLDER for t in towns)
+    placed.sort(key=lambda item: (item[0].holder is not None, item[0].name))
+    markers = tuple(Marker(t, *frame.point(lat, lon), holder_colour(t.holder, style)) for t, lat, lon in placed)
+    counts = Counter(t.holder or NO_HOLDER for t, _, _ in placed)
     legend = tuple(
         LegendEntry(holder, holder_colour(None if holder == NO_HOLDER else holder, style), count)
         for holder, count in sorted(counts.items(), key=lambda item: (item[0] == NO_HOLDER, -item[1], item[0]))
     )
-    return FrontMap(style.width, style.height, markers, frame.grid(style.grid_step_deg), legend)
+    return FrontMap(style.width, style.height, markers, frame.grid(style.grid_step_deg), legend, unplaced)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +147,9 @@ class _Frame:
     height: int
 
     @classmethod
-    def around(cls, towns: Sequence[MapTown], style: MapStyle) -> _Frame:
-        west, east = _span(min(t.lon for t in towns), max(t.lon for t in towns))
-        south, north = _span(min(t.lat for t in towns), max(t.lat for t in towns))
+    def around(cls, points: Sequence[tuple[float, float]], style: MapStyle) -> _Frame:
+        west, east = _span(min(lon for _, lon in points), max(lon for _, lon in points))
+        south, north = _span(min(lat for lat, _ in points), max(lat for lat, _ in points))
         x_factor = math.cos(math.radians((south + north) / 2))
         inner_w, inner_h = style.width - 2 * style.margin, style.height - 2 * style.margin
         scale = min(inner_w / ((east - west) * x_factor), inner_h / (north - south))
@@ -158,11 +164,15 @@ class _Frame:
         return round(x, 1), round(y, 1)
 
     def grid(self, step: float) -> tuple[GridLine, ...]:
+        """Meridians and parallels every `step` degrees across the whole picture."""
+        per_lon = self.x_factor * self.scale  # pixels per degree of longitude
+        lon_left, lon_right = self.west - self.left / per_lon, self.west + (self.width - self.left) / per_lon
+        lat_top, lat_bottom = self.north + self.top / self.scale, self.north - (self.height - self.top) / self.scale
         lines = []
-        for lon in _steps(self.west, self.east, step):
+        for lon in _steps(lon_left, lon_right, step):
             x, _ = self.point(self.north, lon)
             lines.append(GridLine(x, 0, x, self.height, f"{lon:.2f}°E"))
-        for lat in _steps(self.south, self.north, step):
+        for lat in _steps(lat_bottom, lat_top, step):
             _, y = self.point(lat, self.west)
             lines.append(GridLine(0, y, self.width, y, f"{lat:.2f}°N"))
         return tuple(lines)

@@ -14,6 +14,7 @@ from datetime import date
 
 import sqlite_utils
 
+from monitor.actors import UNKNOWN, ActorLexicon
 from monitor.control import (
     AlertDecision,
     Change,
@@ -162,14 +163,18 @@ def update_towns(
     now: str,
     *,
     backfill: bool = False,
+    actors: ActorLexicon | None = None,
 ) -> list[str]:
-    """Recompute the named towns from their stored claims; return the ids of alerts created or updated."""
+    """Recompute the named towns from their stored claims; return the ids of alerts created or updated.
+
+    With `actors`, a claim attributed to the side that lost the town, or reported by an outlet of that side
+    (the lexicon's outlet leanings), confirms the change as a concession."""
     wanted = sorted({t for t in town_ids if t in towns})
     alert_ids: list[str] = []
     for start in range(0, len(wanted), TOWNS_PER_BATCH):
         batch = wanted[start : start + TOWNS_PER_BATCH]
-        evidence = load_evidence(db, batch, settings)
-        with db.conn:
+        evidence = load_evidence(db, batch, actors)
+        with db.atomic():
             for town_id in batch:
                 alert_ids += save_town(db, towns[town_id], evidence.get(town_id, []), settings, now, backfill=backfill)
     return alert_ids
@@ -182,17 +187,18 @@ def replay_control(
     now: str,
     *,
     backfill: bool = True,
+    actors: ActorLexicon | None = None,
 ) -> list[str]:
     """Recompute every town from stored claims (after a gazetteer or lexicon change); alerts already written keep
     their ids, and alerts for changes found only now are recorded as backfill unless `backfill` is False."""
     sync_towns(db, towns.values())
     with_claims = {row[0] for row in db.execute("SELECT DISTINCT town_id FROM claims WHERE town_id IS NOT NULL")}
     with_history = {row[0] for row in db.execute("SELECT DISTINCT town_id FROM control_changes")}
-    return update_towns(db, with_claims | with_history, towns, settings, now, backfill=backfill)
+    return update_towns(db, with_claims | with_history, towns, settings, now, backfill=backfill, actors=actors)
 
 
 def load_evidence(
-    db: sqlite_utils.Database, town_ids: Sequence[str], settings: ControlSettings
+    db: sqlite_utils.Database, town_ids: Sequence[str], actors: ActorLexicon | None = None
 ) -> dict[str, list[Evidence]]:
     """Read the claims about these towns with their articles and independent-source keys."""
     if not town_ids:
@@ -212,7 +218,7 @@ def load_evidence(
         )
     )
     clusters = {row["article_id"]: row["cluster_id"] for row in rows}
-    keys = assign_source_keys(clusters, _shared_pairs(db, list(clusters), settings))
+    keys = assign_source_keys(clusters, _shared_pairs(db, list(clusters)))
     by_town: dict[str, list[Evidence]] = {}
     for row in rows:
         by_town.setdefault(row["town_id"], []).append(
@@ -232,14 +238,21 @@ def load_evidence(
                 quote=row["quote"] or "",
                 source_key=keys[row["article_id"]],
                 claimed_by=row["claimed_by"],
+                reporter_side=_reporter_side(row["claimed_by"], row["outlet"], actors),
             )
         )
     return by_town
 
 
-def _shared_pairs(
-    db: sqlite_utils.Database, article_ids: Sequence[int], settings: ControlSettings
-) -> list[tuple[int, int]]:
+def _reporter_side(claimed_by: str | None, outlet: str | None, actors: ActorLexicon | None) -> str | None:
+    # Who says it: the actor the claim is attributed to, else the side an outlet's leaning speaks for.
+    if actors is None:
+        return None
+    side = actors.side_of(claimed_by, outlet) if claimed_by else UNKNOWN
+    return side if side != UNKNOWN else actors.unnamed_gainer(outlet)
+
+
+def _shared_pairs(db: sqlite_utils.Database, article_ids: Sequence[int]) -> list[tuple[int, int]]:
     if not article_ids or SHARED_PASSAGES_TABLE not in db.table_names():
         return []
     sql = (

@@ -29,6 +29,7 @@ from monitor.dedup import (
     content_hash,
     minhash_signature,
     passage_fingerprints,
+    passage_text,
     shared_passages,
 )
 from monitor.errors import StoreError
@@ -38,7 +39,9 @@ log = logging.getLogger(__name__)
 
 # Signatures made with other shingle/permutation settings cannot be compared; load_index skips them.
 SIGNATURE_SCHEME = f"affine32-w{SHINGLE_WORDS}-p{NUM_PERM}-s{MINHASH_SEED}"
-MAX_PASSAGE_CANDIDATES = 20  # articles sharing the most fingerprints get a full passage comparison
+# Stored articles sharing the most fingerprints that get a full passage comparison: each costs about a
+# millisecond, and a story is rarely quoted by more outlets within the archive's window than this.
+MAX_PASSAGE_CANDIDATES = 8
 
 
 @migrations(name="m003_dedup")
@@ -134,9 +137,12 @@ def record_article(
     repeats = collapse_repeats(text)
     body, digest = repeats.text, content_hash(repeats.text)
     try:
-        with db.conn:
-            outcome = _link_exact(db, article_id, digest, canonical_url)
+        with db.atomic():
             signature = None
+            if not body.strip():  # nothing to compare: an empty page is not a copy of another empty page
+                outcome = _outcome(article_id, "original", article_id, None)
+            else:
+                outcome = _link_exact(db, article_id, digest, canonical_url)
             if outcome is None:
                 signature = minhash_signature(body)
                 outcome = _link_near(db, index, article_id, body, signature, sides)
@@ -215,24 +221,30 @@ def _link_near(
 def _record_shared_text(
     db: sqlite_utils.Database, article_id: int, body: str, cluster_id: int
 ) -> tuple[SharedText, ...]:
-    fingerprints = passage_fingerprints(body).tolist()
-    db.execute("DELETE FROM passage_fingerprints WHERE article_id = ?", [article_id])
-    if not fingerprints:
-        return ()
+    mine = passage_text(body)
+    if db.execute("SELECT 1 FROM article_signatures WHERE article_id = ?", [article_id]).fetchone():
+        # Recorded before (a re-run): drop its old fingerprints. Rare, so the table has no index for it.
+        db.execute("DELETE FROM passage_fingerprints WHERE article_id = ?", [article_id])
+    # Every 8-gram of the new text is looked up, so that a stored text's winnowed fingerprints are hit
+    # wherever the two share a run long enough to hold one.
+    counts = db.execute(
+        "SELECT article_id FROM passage_fingerprints WHERE fingerprint IN (SELECT value FROM json_each(?)) "
+        "AND article_id != ? GROUP BY article_id ORDER BY COUNT(*) DESC, article_id LIMIT ?",
+        [json.dumps(np.unique(mine.grams).tolist()), article_id, MAX_PASSAGE_CANDIDATES],
+    ).fetchall()
     candidates = db.execute(
-        "SELECT f.article_id, a.text, COALESCE(a.cluster_id, a.id) FROM passage_fingerprints f "
-        "JOIN articles a ON a.id = f.article_id "
-        "WHERE f.fingerprint IN (SELECT value FROM json_each(?)) AND f.article_id != ? AND a.text IS NOT NULL "
-        "GROUP BY f.article_id ORDER BY COUNT(*) DESC, f.article_id LIMIT ?",
-        [json.dumps(fingerprints), article_id, MAX_PASSAGE_CANDIDATES],
+        "SELECT id, text, COALESCE(cluster_id, id) FROM articles "
+        "WHERE id IN (SELECT value FROM json_each(?)) AND text IS NOT NULL ORDER BY id",
+        [json.dumps([r[0] for r in counts])],
     ).fetchall()
     shared: list[SharedText] = []
     for other_id, other_text, other_cluster in candidates:
-        forward, backward = shared_passages(body, other_text), shared_passages(other_text, body)
+        theirs = passage_text(other_text)
+        forward = shared_passages(mine, theirs)
         if not forward.passages:
             continue
         same = other_cluster == cluster_id
-        for a, b, overlap in ((article_id, other_id, forward), (other_id, article_id, backward)):
+        for a, b, overlap in ((article_id, other_id, forward), (other_id, article_id, shared_passages(theirs, mine))):
             db.execute(
                 "INSERT OR REPLACE INTO shared_passages (article_id, other_id, shared_words, shared_chars, "
                 "shared_ratio, other_ratio, is_same_cluster, passages) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -242,7 +254,7 @@ def _record_shared_text(
         shared.append(SharedText(other_id, forward.shared_words, forward.ratio, forward.other_ratio, same))
     db.conn.executemany(
         "INSERT OR IGNORE INTO passage_fingerprints (fingerprint, article_id) VALUES (?, ?)",
-        [(f, article_id) for f in fingerprints],
+        [(f, article_id) for f in passage_fingerprints(mine).tolist()],
     )
     return tuple(shared)
 
@@ -299,7 +311,7 @@ def index_stored_articles(db: sqlite_utils.Database, batch_size: int = 1000) -> 
             return done
         signatures = [(i, SIGNATURE_SCHEME, minhash_signature(t).astype("<u4").tobytes()) for i, t in rows]
         fingerprints = [(f, i) for i, t in rows for f in passage_fingerprints(t).tolist()]
-        with db.conn:
+        with db.atomic():
             db.conn.executemany(
                 "INSERT OR REPLACE INTO article_signatures (article_id, scheme, minhash) VALUES (?, ?, ?)", signatures
             )

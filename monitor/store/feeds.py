@@ -50,7 +50,7 @@ class EntryRow:
 def sync_feeds(db: sqlite_utils.Database, sources: list[dict[str, Any]], now: str) -> None:
     """Make the feeds table match the configured sources; sources no longer configured are disabled."""
     names = [source["name"] for source in sources]
-    with db.conn:
+    with db.atomic():
         for source in sources:
             existing = list(db["feeds"].rows_where("name = ?", [source["name"]]))
             if existing:
@@ -132,7 +132,7 @@ def pending_entries(db: sqlite_utils.Database, feed_ids: list[int], per_feed: in
     return [
         EntryRow(key=r["key"], feed_id=r["feed_id"], url=r["url"], title=r["title"], summary=r["summary"],
                  published_at=r["published_at"], attempts=r["attempts"] or 0,
-                 outlet=r["feed_outlet"] or r["feed_name"])
+                 outlet=r["source"] or r["feed_outlet"] or r["feed_name"])
         for r in rows
     ]
 

@@ -70,7 +70,7 @@ def _rows(db: sqlite_utils.Database, sql: str, params: dict[str, Any] | tuple[An
 def _write(db: sqlite_utils.Database, sql: str, params: dict[str, Any] | tuple[Any, ...] = ()) -> int:
     """Run one statement in its own committed transaction; returns the number of rows changed."""
     try:
-        with db.conn:
+        with db.atomic():
             return db.execute(sql, params).rowcount
     except sqlite3.Error as exc:
         raise StoreError(f"outbox write failed: {exc}", hint="check the database file and its permissions") from exc
@@ -93,7 +93,7 @@ def queue_alert(db: sqlite_utils.Database, alert_id: str, channels: list[tuple[s
     """Create a pending delivery per (channel name, channel kind) and mark the alert queued, atomically."""
     stamp = iso(now)
     try:
-        with db.conn:
+        with db.atomic():
             created = 0
             for name, kind in channels:
                 created += db.execute(

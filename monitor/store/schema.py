@@ -49,6 +49,7 @@ def m001_core(db: sqlite_utils.Database) -> None:
             "id": int,
             "feed_id": int,
             "url": str,
+            "final_url": str,  # after redirects
             "kind": str,  # feed | page | article
             "started_at": str,
             "status": int,
@@ -70,6 +71,8 @@ def m001_core(db: sqlite_utils.Database) -> None:
             "guid": str,
             "title": str,
             "summary": str,
+            "source": str,  # the outlet an aggregator item names
+            "problems": str,  # JSON list: what parsing dropped or repaired (a file:// link, a year-9999 date)
             "published_at": str,
             "first_seen_at": str,
             "state": str,  # pending | done | failed
