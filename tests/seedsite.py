@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import html
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 from paths import SEEDS

@@ -6,11 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from paths import ROOT, TEST_DATA
 
 from monitor.config import Config, load_config, parse_config
 from monitor.errors import ConfigError
-
-from paths import ROOT, TEST_DATA
 
 BAD_CONFIGS = sorted((TEST_DATA / "config").glob("bad-*.toml"))
 
