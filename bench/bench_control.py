@@ -13,7 +13,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from monitor.control import ControlSettings, Evidence, TownInfo, build_timeline
+from monitor.control import ControlSettings, Evidence, TownInfo
+from monitor.control_timeline import build_timeline
 from monitor.store import open_db
 from monitor.store.control import replay_control
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -111,17 +111,72 @@ def once(ctx: click.Context, feeds: tuple[str, ...], no_alerts: bool) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--backfill", is_flag=True, help="Record control changes as history without queueing alerts.")
 @click.pass_context
 @handle_errors
-def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+def ingest(ctx: click.Context, paths: tuple[Path, ...], backfill: bool) -> None:
     """Store local .txt, .html and .jsonl files (folders recursively) as articles.
 
     A .txt file's first line is its title; a published.csv beside the files (as in seeds/) gives their
-    dates and outlets. JSONL objects have id, url, title, text, published, outlet.
+    dates and outlets. JSONL objects have id, url, title, text, published, outlet. Files already ingested
+    are skipped. Use --backfill to load an archive without alerting analysts about old changes.
+    """
+    from monitor.ingest import expand_paths, read_files
+
+    files = list(expand_paths(list(paths)))
+    with opened_service(ctx) as service, progress(files, "ingest") as shown:
+        stored, skipped = service.ingest(read_files(list(shown)), backfill=backfill)
+    click.echo(f"stored {stored} articles, skipped {skipped} already ingested")
+
+
+@cli.command()
+@click.option("--alert", is_flag=True, help="Queue alerts for changes found only now (default: history only).")
+@click.pass_context
+@handle_errors
+def replay(ctx: click.Context, alert: bool) -> None:
+    """Re-read relevance and claims of every stored article and recompute the control of every town.
+
+    Run it after editing the gazetteer or the actor lexicon. Alerts already written are never repeated.
+    """
+    from monitor.store.articles import article_ids
+
+    with opened_service(ctx) as service:
+        ids = article_ids(service.db)
+        with progress(ids, "replay") as shown:
+            alerts = service.replay(shown, alert=alert)
+    click.echo(f"replayed {len(ids)} articles; {len(alerts)} alerts written or updated")
+
+
+@cli.command()
+@click.option("--all", "show_all", is_flag=True, help="Also towns no claim has named yet.")
+@click.pass_context
+@handle_errors
+def towns(ctx: click.Context, show_all: bool) -> None:
+    """The current control of the front: every watched town's holder, since when, and how sure.
+
+    Confidence is claimed (one independent source), confirmed (two, or the losing side concedes) or
+    contested (independent sources disagree, or an article disputes it).
     """
     with opened_service(ctx) as service:
-        stored, skipped = service.ingest(list(paths))
-    click.echo(f"stored {stored} articles, skipped {skipped} already ingested")
+        rows = list(service.db.query("SELECT * FROM front_map"))
+    for row in rows:
+        if row["holder"] is None and not show_all:
+            continue
+        click.echo(f"{row['name']:<28} {row['governorate'] or '-':<10} {row['holder'] or '-':<11} "
+                   f"since {row['since'] or '-':<10} {row['confidence'] or '-':<10} "
+                   f"last {row['last_change'] or '-'} on {row['last_change_date'] or '-'} "
+                   f"sources={row['source_count'] or 0}")
+
+
+@contextmanager
+def progress(items: list[Any], label: str) -> Iterator[Iterable[Any]]:
+    """A progress bar on a terminal; plain items otherwise (logs stay one line per event)."""
+    if sys.stderr.isatty():
+        with click.progressbar(items, label=label, file=sys.stderr) as bar:
+            yield bar
+    else:
+        log.info("%s items=%d", label, len(items))
+        yield items
 
 
 @cli.command()

@@ -46,7 +46,8 @@ class ScheduleSettings:
     min_interval_s: int = 300  # Retry-After and Cache-Control are clamped to [min, max]
     max_interval_s: int = 6 * 3600
     backoff_cap_s: int = 24 * 3600  # longest wait after repeated errors
-    workers: int = 4  # feeds fetched at once
+    workers: int = 4  # feeds and pages fetched at once (threads)
+    processes: int = 2  # worker processes extracting and analysing pages; 0 analyses in the fetching threads
     batch_size: int = 50  # due feeds picked per tick
     article_attempts: int = 3  # tries for one article page before keeping the feed summary
     articles_per_feed: int = 50  # new entries fetched per feed per poll; the rest wait for the next tick

@@ -26,8 +26,8 @@ from rapidfuzz import fuzz
 #   3-word          0.93/1.00/0.96  0.99/0.99/0.99  1.00/0.96/0.98
 #   4-word          0.95/0.99/0.97  0.97/0.96/0.97  0.99/0.88/0.93
 #   5-word          0.96/0.96/0.96  0.99/0.92/0.95  0.98/0.79/0.88  (light edits break long shingles)
-# The labels' rule (each text has ~40% of its words in shared passages) is close to this measure, so the
-# optimum is partly by construction; recall at 0.35 is what the sweep shows least sensitive.
+# 3-word shingles at 0.35 give the best F1. The labels' rule (each text has ~40% of its words in shared
+# passages) is close to what this measures, so the optimum is partly fitted to how the pairs were labelled.
 SHINGLE_WORDS = 3
 NEAR_THRESHOLD = 0.35
 NUM_PERM = 128
@@ -47,8 +47,10 @@ WINNOW_WINDOW = 12
 MIN_PASSAGE_WORDS = 20
 
 # Repeated blocks: a page "holds its text twice" when the dropped repeats are at least this share of it.
+# In the seeds, 002's doubled body is 47% of the page; a repeated caption or title is 0.3-9% (004, 003, 001).
 REPEATED_SHARE = 0.15
 # Altered facts: only small in-place substitutions count; a rewritten sentence is an edit, not a swap.
+# Not tuned: the fact swaps read in FA-KES copies replace 1-5 words.
 MAX_ALTERED_SPAN = 6
 ACRONYM_MAX_LETTERS = 5  # as the actor lexicon: short all-capital phrases match in capitals only
 NAME_VARIANT_RATIO = 75  # rapidfuzz partial_ratio at or above which two names are spellings of one name
@@ -273,13 +275,21 @@ class DedupIndex:
 
     def _band_keys(self, signatures: np.ndarray) -> np.ndarray:
         # One uint64 per (band, row): a random odd-multiplier mix of the band's values, wrapping mod 2^64.
-        used = signatures[:, : self.bands * self.rows].astype(np.uint64).reshape(-1, self.bands, self.rows)
-        return (used * self._mix).sum(axis=2, dtype=np.uint64).T.copy()
+        # Band by band, so that loading 100k signatures needs no (rows x permutations) uint64 temporary.
+        keys = np.empty((self.bands, len(signatures)), dtype=np.uint64)
+        for band in range(self.bands):
+            values = signatures[:, band * self.rows : (band + 1) * self.rows].astype(np.uint64)
+            keys[band] = (values * self._mix[band]).sum(axis=1, dtype=np.uint64)
+        return keys
 
     def _sort_bands(self) -> None:
         keys = self._band_keys(self._signatures)
-        self._order = np.argsort(keys, axis=1, kind="stable").astype(np.int32)
-        self._keys = np.take_along_axis(keys, self._order, axis=1)
+        self._order = np.empty(keys.shape, dtype=np.int32)
+        for band in range(self.bands):
+            order = np.argsort(keys[band], kind="stable")
+            self._order[band] = order
+            keys[band] = keys[band][order]
+        self._keys = keys
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ A pass has four phases so that all writes happen in the calling thread (one writ
 extraction run in a thread pool:
     1. poll feeds (pool)         fetch + parse each due feed
     2. save polls (writer)       fetch log, schedule, new entries as `pending`
-    3. fetch articles (pool)     fetch + extract + analyze each pending entry
+    3. fetch articles (pool)     fetch each pending entry's page in threads, then extract + analyse it in
+                                 worker processes (monitor.workers)
     4. save articles (writer)    fold copies, store, claims, control, alert outbox
 """
 
@@ -20,16 +21,15 @@ from datetime import datetime
 import httpx
 import sqlite_utils
 
-from monitor.analyze import Analysis, Front, analyze_article
 from monitor.config import Config
-from monitor.extract import extract_article
-from monitor.feeds import Entry, ParsedFeed, discover_feed_links, find_article_links, html_to_text, parse_feed
+from monitor.feeds import Entry, ParsedFeed, discover_feed_links, entry_key, find_article_links, parse_feed
 from monitor.fetch import HTML_ACCEPT, FetchResult, fetch_url
 from monitor.ingest import ArticleSaver
-from monitor.models import Article, now_iso
+from monitor.models import now_iso
 from monitor.schedule import next_check_at
 from monitor.store import feeds as feed_store
 from monitor.store.feeds import EntryRow, FeedRow
+from monitor.workers import AnalysisPool, Download, EntryFetch, summary_article
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +44,6 @@ class FeedPoll:
     entries: tuple[Entry, ...] = ()
     discovered_url: str | None = None
     error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EntryFetch:
-    """What fetching one entry's article returned, analysed when there is text."""
-
-    entry: EntryRow
-    result: FetchResult | None
-    article: Article | None
-    analysis: Analysis | None
-    error: str | None
 
 
 @dataclass(slots=True)
@@ -105,58 +94,15 @@ def poll_feed(client: httpx.Client, feed: FeedRow, config: Config) -> FeedPoll:
 
 def page_link_entry(url: str) -> Entry:
     """An entry for an article link found on a section page (no title or summary yet)."""
-    from monitor.feeds import entry_key
-
     return Entry(key=entry_key(url, None, None, None), url=url, guid=None, title=None, summary=None,
                  published_at=None, author=None)
 
 
-def fetch_entry(client: httpx.Client, entry: EntryRow, config: Config, front: Front) -> EntryFetch:
-    """Fetch, extract and analyse one entry's article (network and CPU, no database)."""
+def download_entry(client: httpx.Client, entry: EntryRow, config: Config) -> Download:
+    """Fetch one entry's page (network only); entries without a link keep their feed summary."""
     if not entry.url:
-        article = summary_article(entry, "the entry has no link")
-        return EntryFetch(entry, None, article, analyze_if_text(article, front), None)
-    result = fetch_url(client, entry.url, settings=config.http, accept=HTML_ACCEPT)
-    if result.outcome != "ok":
-        return EntryFetch(entry, result, None, None, result.error or result.error_kind or "fetch failed")
-    extracted = extract_article(result.body, result.final_url)
-    if extracted is None:
-        article = summary_article(entry, "the page gave no article text")
-    else:
-        article = Article(
-            url=entry.url,
-            canonical_url=None,
-            entry_key=entry.key,
-            feed_id=entry.feed_id,
-            outlet=entry.outlet or extracted.site_name,
-            title=entry.title or extracted.title or "",
-            text=extracted.text,
-            summary=entry.summary,
-            author=extracted.author,
-            site_name=extracted.site_name,
-            language=extracted.language,
-            published_at=entry.published_at or extracted.published,
-            feed_published_at=entry.published_at,
-            page_published_at=extracted.published,
-            fetched_at=now_iso(),
-            text_source="page",
-        )
-    return EntryFetch(entry, result, article, analyze_if_text(article, front), None)
-
-
-def summary_article(entry: EntryRow, note: str) -> Article:
-    """The article kept from the feed entry alone when its page cannot be fetched or extracted."""
-    return Article(
-        url=entry.url, entry_key=entry.key, feed_id=entry.feed_id, outlet=entry.outlet,
-        title=entry.title or "", text=html_to_text(entry.summary) or "", summary=entry.summary,
-        published_at=entry.published_at, feed_published_at=entry.published_at, fetched_at=now_iso(),
-        text_source="summary", extract_note=note,
-    )
-
-
-def analyze_if_text(article: Article, front: Front) -> Analysis | None:
-    """Analyse an article that has a title or text."""
-    return analyze_article(article, front) if (article.text or article.title) else None
+        return Download(entry, None)
+    return Download(entry, fetch_url(client, entry.url, settings=config.http, accept=HTML_ACCEPT))
 
 
 def run_pass(
@@ -164,6 +110,7 @@ def run_pass(
     client: httpx.Client,
     config: Config,
     saver: ArticleSaver,
+    analysis: AnalysisPool,
     *,
     names: list[str] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
@@ -179,8 +126,8 @@ def run_pass(
         if should_stop():
             return list(reports.values())
         pending = feed_store.pending_entries(db, list(reports), config.schedule.articles_per_feed)
-        fetched = pool.map(lambda e: guarded_fetch_entry(client, e, config, saver.front), pending)
-        for item in fetched:
+        downloads = pool.map(lambda e: guarded_download(client, e, config), pending)
+        for item in analysis.map(downloads):
             save_entry_fetch(db, item, config, saver, reports[item.entry.feed_id])
             if should_stop():
                 break
@@ -198,13 +145,15 @@ def guarded_poll(client: httpx.Client, feed: FeedRow, config: Config) -> FeedPol
         return FeedPoll(feed, (), None, error=f"unexpected error: {exc!r}")
 
 
-def guarded_fetch_entry(client: httpx.Client, entry: EntryRow, config: Config, front: Front) -> EntryFetch:
-    """fetch_entry, turning any unexpected failure into a recorded entry error."""
+def guarded_download(client: httpx.Client, entry: EntryRow, config: Config) -> Download:
+    """download_entry, turning an unexpected failure into a failed fetch (the daemon goes on)."""
     try:
-        return fetch_entry(client, entry, config, front)
+        return download_entry(client, entry, config)
     except Exception as exc:  # the pipeline boundary: one broken article never stops the pass
         log.exception("entry=%s url=%s unexpected error", entry.key, entry.url)
-        return EntryFetch(entry, None, None, None, f"unexpected error: {exc!r}")
+        url = entry.url or ""
+        return Download(entry, FetchResult("error", None, url, url, error_kind="network",
+                                           error=f"unexpected error: {exc!r}"))
 
 
 def save_poll(db: sqlite_utils.Database, poll: FeedPoll, config: Config, report: FeedReport) -> None:
@@ -297,8 +246,8 @@ def save_entry_fetch(db: sqlite_utils.Database, item: EntryFetch, config: Config
         report.errors.append(f"article {entry.url}: {item.error}")
         if attempts < config.schedule.article_attempts:
             return
-        article = summary_article(entry, f"page failed {attempts} times: {item.error}")
-        item = EntryFetch(entry, item.result, article, analyze_if_text(article, saver.front), item.error)
+        item = EntryFetch(entry, item.result, summary_article(entry, f"page failed {attempts} times: {item.error}"),
+                          None, item.error)
     assert item.article is not None
     with db.atomic():
         stored = saver.save(item.article, item.analysis)

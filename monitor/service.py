@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import sqlite_utils
 
-from monitor.analyze import Front, load_front
+from monitor.analyze import Front, analyze_article, load_front
 from monitor.channels import Channel
 from monitor.config import Config
 from monitor.delivery import DeliveryReport, deliver_pending
 from monitor.feedhealth import feed_health_alerts
 from monitor.fetch import build_client
-from monitor.ingest import ArticleSaver, read_files
-from monitor.models import now_iso
+from monitor.ingest import ArticleSaver, decision_columns
+from monitor.models import Article, now_iso
 from monitor.pipeline import FeedReport, run_pass
 from monitor.store import feeds as feed_store
 from monitor.store import open_db
-from monitor.store.articles import article_id_for_entry, purge_dropped_text, purge_fetch_log
+from monitor.store.articles import (
+    article_id_for_entry,
+    purge_dropped_text,
+    purge_fetch_log,
+    stored_article,
+    update_decision,
+)
+from monitor.store.claims import save_claims
+from monitor.store.control import replay_control
+from monitor.workers import AnalysisPool
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +43,7 @@ class Service:
     db: sqlite_utils.Database
     front: Front
     saver: ArticleSaver
+    analysis: AnalysisPool
     client: httpx.Client | None = None
 
     def poll(self, names: list[str] | None = None,
@@ -42,7 +51,8 @@ class Service:
         """One pass over the due feeds (or all feeds named)."""
         if self.client is None:
             self.client = build_client(self.config.http)
-        return run_pass(self.db, self.client, self.config, self.saver, names=names, should_stop=should_stop)
+        return run_pass(self.db, self.client, self.config, self.saver, self.analysis, names=names,
+                        should_stop=should_stop)
 
     def deliver_alerts(self, now: datetime | None = None) -> DeliveryReport:
         """Feed-health check, then one pass over the alert outbox."""
@@ -63,16 +73,40 @@ class Service:
         if not should_stop():
             self.deliver_alerts()
 
-    def ingest(self, paths: list[Path]) -> tuple[int, int]:
-        """Store local article files; returns (stored, skipped as already ingested)."""
+    def ingest(self, articles: Iterable[Article], *, backfill: bool = False) -> tuple[int, int]:
+        """Store articles read from local files; returns (stored, skipped as already ingested).
+
+        With `backfill`, control changes go into history without queueing alerts (loading an archive).
+        """
         stored = skipped = 0
-        for article in read_files(paths):
-            if article.entry_key and article_id_for_entry(self.db, article.entry_key) is not None:
-                skipped += 1
-                continue
-            self.saver.save(article, None)
-            stored += 1
+        self.saver.backfill = backfill
+        try:
+            for article in articles:
+                if article.entry_key and article_id_for_entry(self.db, article.entry_key) is not None:
+                    skipped += 1
+                    continue
+                self.saver.save(article, None)
+                stored += 1
+        finally:
+            self.saver.backfill = False
         return stored, skipped
+
+    def replay(self, article_ids: Iterable[int], *, alert: bool = False) -> list[str]:
+        """Re-read relevance and claims of stored articles, then recompute every town from its claims.
+
+        Alerts already written keep their ids; changes found only now are history unless `alert` is set.
+        """
+        for article_id in article_ids:
+            article = stored_article(self.db, article_id)
+            if article is None or not article.text:  # purged text: its stored claims stand
+                continue
+            analysis = analyze_article(article, self.front)
+            with self.db.atomic():
+                update_decision(self.db, article_id, decision_columns(analysis))
+                save_claims(self.db, article_id, list(analysis.claims))
+        with self.db.atomic():
+            return replay_control(self.db, self.saver.towns, self.config.control, now_iso(),
+                                  backfill=not alert, actors=self.front.actors)
 
     def maintain(self, now: datetime | None = None) -> dict[str, int]:
         """Retention: purge old dropped text and fetch log rows, then let SQLite optimize itself."""
@@ -87,7 +121,8 @@ class Service:
         return {"purged_texts": texts, "purged_fetches": fetches}
 
     def close(self) -> None:
-        """Close the HTTP client and the database."""
+        """Stop the worker processes, close the HTTP client and the database."""
+        self.analysis.close()
         if self.client is not None:
             self.client.close()
         self.db.close()
@@ -105,7 +140,8 @@ def open_service(config: Config, db_path: str | None = None) -> Service:
     front = front_from_config(config)
     db = open_db(config.resolve(db_path or config.database.path))
     feed_store.sync_feeds(db, configured_sources(config), now_iso())
-    return Service(config=config, db=db, front=front, saver=ArticleSaver(db, front, config.control))
+    return Service(config=config, db=db, front=front, saver=ArticleSaver(db, front, config.control),
+                   analysis=AnalysisPool(front, config.schedule.processes))
 
 
 def configured_sources(config: Config) -> list[dict[str, object]]:

@@ -13,7 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.actors import ActorLexicon, load_actors
-from monitor.claims import Claim, extract_claims, list_items, name_runs, split_sentences
+from monitor.claim_names import name_runs
+from monitor.claim_places import list_items
+from monitor.claim_sentences import split_sentences
+from monitor.claims import Claim, extract_claims
 from monitor.errors import StoreError
 from monitor.gazetteer import Gazetteer, load_gazetteer
 from monitor.store.claims import claims_for_article, create_claims_table, save_claims

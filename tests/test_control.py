@@ -15,15 +15,8 @@ import sqlite_utils
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.control import (
-    ControlSettings,
-    Evidence,
-    TownInfo,
-    assign_source_keys,
-    build_timeline,
-    count_sources,
-    towns_from_places,
-)
+from monitor.control import ControlSettings, Evidence, TownInfo, towns_from_places
+from monitor.control_timeline import assign_source_keys, build_timeline, count_sources
 from monitor.gazetteer import load_gazetteer
 from monitor.store.control import replay_control, save_town, sync_towns, update_towns
 

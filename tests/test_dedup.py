@@ -244,3 +244,16 @@ def test_empty_pages_are_not_copies_of_each_other(db: sqlite_utils.Database) -> 
     outcomes = [record_article(db, index, store(db, "  \n", "x"), "  \n") for _ in range(2)]
     assert [o.kind for o in outcomes] == ["original", "original"]
     assert db["article_signatures"].count == 0
+
+
+def test_load_index_reads_signatures_in_chunks(db: sqlite_utils.Database) -> None:
+    index = load_index(db)
+    ids = []
+    for prefix in ("000", "001", "004"):
+        _, body = seed(prefix)
+        ids.append(store(db, body, prefix))
+        record_article(db, index, ids[-1], body)
+    reloaded = load_index(db, chunk=2)
+    assert len(reloaded) == 3
+    _, body = seed("001")
+    assert [m.article_id for m in reloaded.find_near(dedup.minhash_signature(body))] == [ids[1]]

@@ -15,8 +15,11 @@ from monitor.config import load_config
 from monitor.service import open_service
 
 
-def write_config(tmp_path: Path, feeds: list[tuple[str, str]], extra: str = "") -> Path:
-    """A config for tests: private addresses allowed, the project's front data, the given feeds."""
+def write_config(tmp_path: Path, feeds: list[tuple[str, str]], extra: str = "", processes: int = 0) -> Path:
+    """A config for tests: private addresses allowed, the project's front data, the given feeds.
+
+    Pages are analysed in the fetching threads unless `processes` asks for worker processes.
+    """
     from paths import ROOT
 
     lines = [
@@ -25,6 +28,8 @@ def write_config(tmp_path: Path, feeds: list[tuple[str, str]], extra: str = "") 
         "[front]", f'gazetteer = "{ROOT / "front/gazetteer.csv"}"', f'actors = "{ROOT / "front/actors.toml"}"',
         f'seeds = "{ROOT / "seeds"}"',
     ]
+    if "[schedule]" not in extra:
+        lines += ["[schedule]", f"processes = {processes}"]
     for name, url in feeds:
         lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"']
     path = tmp_path / "config.toml"
@@ -32,9 +37,12 @@ def write_config(tmp_path: Path, feeds: list[tuple[str, str]], extra: str = "") 
     return path
 
 
-def test_once_stores_the_five_seed_articles_with_text_outlet_and_date(http_server, tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [0, 2], ids=["in-threads", "worker-processes"])
+def test_once_stores_the_five_seed_articles_with_text_outlet_and_date(
+    http_server, tmp_path: Path, processes: int
+) -> None:
     feed_url = serve_seed_site(http_server)
-    config_path = write_config(tmp_path, [("coast", feed_url)])
+    config_path = write_config(tmp_path, [("coast", feed_url)], processes=processes)
     result = CliRunner().invoke(cli, ["--config", str(config_path), "once"])
     assert result.exit_code == 0, result.output
     service = open_service(load_config(config_path))

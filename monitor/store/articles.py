@@ -13,21 +13,38 @@ from monitor.models import Article
 
 def save_article(db: sqlite_utils.Database, article: Article, decision: dict[str, Any]) -> int:
     """Insert an article with its relevance decision columns; returns its id."""
-    row = dataclasses.asdict(article)
-    row.update(decision)
-    if isinstance(row.get("matched_places"), list | tuple):
-        row["matched_places"] = json.dumps(list(row["matched_places"]), ensure_ascii=False)
+    row = dataclasses.asdict(article) | _json_places(decision)
     table = db["articles"]
     table.insert(row)
     return int(table.last_pk)  # type: ignore[arg-type]
 
 
-def find_article_by_url(db: sqlite_utils.Database, canonical_url: str) -> int | None:
-    """The id of the first article stored under this canonical URL, if any."""
-    row = db.execute(
-        "SELECT id FROM articles WHERE canonical_url = ? ORDER BY id LIMIT 1", [canonical_url]
-    ).fetchone()
-    return int(row[0]) if row else None
+def stored_article(db: sqlite_utils.Database, article_id: int) -> Article | None:
+    """An article as stored (for replay), None when there is no such id."""
+    rows = list(db["articles"].rows_where("id = ?", [article_id]))
+    if not rows:
+        return None
+    names = {f.name for f in dataclasses.fields(Article)}
+    row = {key: value for key, value in rows[0].items() if key in names}
+    row["is_text_repeated"] = bool(row.get("is_text_repeated"))
+    return Article(**row)
+
+
+def update_decision(db: sqlite_utils.Database, article_id: int, decision: dict[str, Any]) -> None:
+    """Rewrite the relevance decision columns of one article."""
+    db["articles"].update(article_id, _json_places(decision))
+
+
+def article_ids(db: sqlite_utils.Database) -> list[int]:
+    """Every article id, oldest first."""
+    return [row[0] for row in db.execute("SELECT id FROM articles ORDER BY id")]
+
+
+def _json_places(decision: dict[str, Any]) -> dict[str, Any]:
+    places = decision.get("matched_places")
+    if isinstance(places, list | tuple):
+        return decision | {"matched_places": json.dumps(list(places), ensure_ascii=False)}
+    return decision
 
 
 def article_id_for_entry(db: sqlite_utils.Database, entry_key: str) -> int | None:

@@ -15,18 +15,9 @@ from datetime import date
 import sqlite_utils
 
 from monitor.actors import UNKNOWN, ActorLexicon
-from monitor.control import (
-    AlertDecision,
-    Change,
-    ControlSettings,
-    Evidence,
-    StoredAlert,
-    Timeline,
-    TownInfo,
-    assign_source_keys,
-    build_timeline,
-    plan_alerts,
-)
+from monitor.control import Change, ControlSettings, Evidence, Timeline, TownInfo
+from monitor.control_alerts import AlertDecision, StoredAlert, plan_alerts
+from monitor.control_timeline import assign_source_keys, build_timeline
 from monitor.store.schema import migrations
 
 log = logging.getLogger(__name__)

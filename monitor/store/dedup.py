@@ -110,19 +110,25 @@ class DedupOutcome:
     shared: tuple[SharedText, ...]
 
 
-def load_index(db: sqlite_utils.Database) -> DedupIndex:
+def load_index(db: sqlite_utils.Database, chunk: int = 10_000) -> DedupIndex:
     """Rebuild the in-memory index from the stored signatures (run once at start)."""
+    query = "FROM article_signatures WHERE scheme = ?"
     try:
-        rows = db.execute(
-            "SELECT article_id, minhash FROM article_signatures WHERE scheme = ? ORDER BY article_id",
-            [SIGNATURE_SCHEME],
-        ).fetchall()
+        (count,) = db.execute(f"SELECT COUNT(*) {query}", [SIGNATURE_SCHEME]).fetchone()
+        ids = np.empty(count, dtype=np.int64)
+        signatures = np.empty((count, NUM_PERM), dtype=np.uint32)
+        cursor = db.execute(f"SELECT article_id, minhash {query} ORDER BY article_id", [SIGNATURE_SCHEME])
+        loaded = 0
+        # Filled chunk by chunk: holding 100k rows of bytes at once would double the memory of the load.
+        while rows := cursor.fetchmany(chunk)[: count - loaded]:
+            ids[loaded : loaded + len(rows)] = [r[0] for r in rows]
+            block = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u4")
+            signatures[loaded : loaded + len(rows)] = block.reshape(len(rows), NUM_PERM)
+            loaded += len(rows)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read signatures: {exc}", hint="run the migrations (open_db)") from exc
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    signatures = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.uint32).reshape(len(rows), NUM_PERM)
-    log.info("dedup index loaded signatures=%d scheme=%s", len(rows), SIGNATURE_SCHEME)
-    return DedupIndex.from_signatures(ids, signatures)
+    log.info("dedup index loaded signatures=%d scheme=%s", loaded, SIGNATURE_SCHEME)
+    return DedupIndex.from_signatures(ids[:loaded], signatures[:loaded])
 
 
 def record_article(
