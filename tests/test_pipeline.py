@@ -174,3 +174,30 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "database.pathh: unknown key" in result.output
     assert "Traceback" not in result.output
+
+
+def test_once_end_to_end_feed_to_email_and_webhook(http_server, smtp_server, tmp_path: Path) -> None:
+    import email
+
+    feed_url = serve_seed_site(http_server)
+    http_server.route("/hook", status=200, body="ok")
+    channels = (
+        f'[[alerts.email]]\nname = "desk"\nhost = "127.0.0.1"\nport = {smtp_server.port}\ntls = "none"\n'
+        'from = "monitor@example.org"\nto = ["analyst@example.org"]\n'
+        f'[[alerts.webhook]]\nname = "hook"\nurl = "{http_server.url("/hook")}"\n'
+    )
+    config_path = write_config(tmp_path, [("coast", feed_url)], extra=channels)
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "once"])
+    assert result.exit_code == 0, result.output
+    service = open_service(load_config(config_path))
+    alert_ids = {row[0] for row in service.db.execute("SELECT id FROM alerts WHERE is_backfill = 0")}
+    service.close()
+    assert alert_ids
+    mails = smtp_server.wait_for_messages(len(alert_ids))
+    subjects = [email.message_from_bytes(mail.content)["Subject"] for mail in mails]
+    assert any(s.startswith("[monitor] Kinsabba: ") and "government" in s for s in subjects), subjects
+    posts = http_server.wait_for_requests(len(alert_ids), path="/hook")
+    assert {post.headers["idempotency-key"] for post in posts} == alert_ids
+    kinsabba = [json.loads(post.body) for post in posts if json.loads(post.body)["town"]["name"] == "Kinsabba"]
+    assert {p["to_side"] for p in kinsabba} == {"rebels", "government"}
+    assert all(p["sources"] for p in kinsabba)
