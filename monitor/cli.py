@@ -327,8 +327,9 @@ def alerts_list(ctx: click.Context, state: str | None, limit: int) -> None:
     for row in rows:
         if row["alert_id"] != previous:
             backfill = " backfill" if row["is_backfill"] else ""
-            click.echo(f"{row['alert_id']} {row['created_at']} {row['kind']:<10} {row['town_id']}: "
-                       f"{row['from_side'] or '?'} -> {row['to_side'] or '?'} on {row['event_date'] or '?'}{backfill}")
+            click.echo(f"{row['alert_id']} {row['created_at']} {row['kind']:<10} "
+                       f"{row['town'] or row['town_id'] or 'feed'}: {row['from_side'] or 'unknown'} -> "
+                       f"{row['to_side'] or 'unknown'} on {row['event_date'] or '?'}{backfill}")
             previous = row["alert_id"]
         if row["channel"]:
             error = f" error={row['last_error']}" if row["last_error"] else ""

@@ -60,6 +60,8 @@ class Service:
         if self.client is None:
             self.client = build_client(self.config.http)
         feed_health_alerts(self.db, now, self.config.alerts.delivery)
+        if not self.channels:  # nothing consumes the outbox: alerts wait there for the first channel
+            return DeliveryReport()
         return deliver_pending(self.db, self.channels, self.client, now, settings=self.config.alerts.delivery)
 
     @property

@@ -183,7 +183,9 @@ def list_alerts(db: sqlite_utils.Database, *, state: str | None = None, limit: i
     backfill = f"a.{BACKFILL_COLUMN}" if BACKFILL_COLUMN in db["alerts"].columns_dict else "0"
     return _rows(
         db,
-        f"""SELECT a.id AS alert_id, a.kind, a.town_id, a.from_side, a.to_side, a.event_date, a.created_at,
+        f"""SELECT a.id AS alert_id, a.kind, a.town_id,
+                   (SELECT name FROM towns t WHERE t.id = a.town_id) AS town,
+                   a.from_side, a.to_side, a.event_date, a.created_at,
                    {backfill} AS is_backfill, d.channel, d.state, d.attempts, d.last_error, d.next_try_at,
                    d.delivered_at
             FROM alerts a LEFT JOIN deliveries d ON d.alert_id = a.id {where}
