@@ -39,7 +39,7 @@ def synthetic_claims(towns: int, per_town: int, seed: int = 7) -> list[dict[str,
                 {
                     "town_id": f"t{town}",
                     "gained_by": side,
-                    "lost_by": None,
+                    "lost_by": "unknown",
                     "status": status,
                     "event_date": day.isoformat(),
                     "claimed_by": None,

@@ -196,7 +196,7 @@ def test_alert_from_row_reads_columns_and_payload() -> None:
 
 
 def test_alert_from_row_reads_the_control_payload_shape() -> None:
-    # monitor.control.alert_payload names the date `published_at` and numbers independent sources
+    # monitor.control_alerts.alert_payload names the date `published_at` and numbers independent sources
     payload = {"independent_sources": 1, "sources": [
         {"outlet": "Wire A", "url": "https://example.org/a", "title": "T", "published_at": "2016-07-01",
          "quote": "q", "status": "disputed", "independent_source": 1, "place": "Kansaba"}]}

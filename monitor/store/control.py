@@ -1,6 +1,6 @@
 """SQL for town control state, the history of changes and the alert outbox rows they decide; no business rules.
 
-Every update recomputes a town's whole timeline from all its stored claims (`monitor.control.build_timeline`)
+Every update recomputes a town's whole timeline from all its stored claims (`monitor.control_timeline.build_timeline`)
 and rewrites the town's rows, so the result is the same whatever order articles arrived in. Alerts are only
 ever inserted or updated, never deleted: an alert id already written is reused (see `plan_alerts`).
 """
@@ -86,7 +86,7 @@ def m005_control(db: sqlite_utils.Database) -> None:
             "created_at": str,
             "updated_at": str,  # last time new sources changed the payload
             "is_backfill": int,  # recorded by a backfill or replay: history only, never delivered
-            "payload": str,  # JSON, see monitor.control.alert_payload
+            "payload": str,  # JSON, see monitor.control_alerts.alert_payload
         },
         pk="id",
         defaults={"is_backfill": 0},
