@@ -101,7 +101,7 @@ def once(ctx: click.Context, feeds: tuple[str, ...], no_alerts: bool) -> None:
     from monitor.pipeline import reports_failed
 
     with opened_service(ctx) as service:
-        names = list(feeds) or [s.name for s in (*service.config.feeds, *service.config.pages) if s.enabled]
+        names = list(feeds) or [source.name for _, source in service.config.enabled_sources]
         reports = service.poll(names=names)
         if not no_alerts:
             service.deliver_alerts()
@@ -236,7 +236,7 @@ def check_config(ctx: click.Context) -> None:
     click.echo(f"gazetteer: {len(front.gazetteer.places)} places, "
                f"{sum(p.is_watched for p in front.gazetteer.places)} watched")
     click.echo(f"seeds: {len(front.reference.names)}")
-    for channel in (*config.alerts.email, *config.alerts.webhook):
+    for channel in config.alerts.channels:
         click.echo(f"alert channel: {channel.describe()}")
 
 
@@ -271,7 +271,7 @@ def test_alert(ctx: click.Context) -> None:
     from monitor.fetch import build_client
 
     config = config_from(ctx)
-    channels = [*config.alerts.email, *config.alerts.webhook]
+    channels = config.alerts.channels
     if not channels:
         raise MonitorError("no alert channels configured", hint="add [[alerts.email]] or [[alerts.webhook]]")
     with build_client(config.http) as client:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from monitor.channels import DeliverySettings, EmailChannel, WebhookChannel, channel_name_problems
+from monitor.channels import Channel, DeliverySettings, EmailChannel, WebhookChannel, channel_name_problems
 from monitor.classify import ClassifierSettings
 from monitor.control import ControlSettings
 from monitor.errors import ConfigError
@@ -109,6 +109,11 @@ class AlertSettings:
     email: tuple[EmailChannel, ...] = ()
     webhook: tuple[WebhookChannel, ...] = ()
 
+    @property
+    def channels(self) -> list[Channel]:
+        """Every configured channel, email first."""
+        return [*self.email, *self.webhook]
+
 
 @dataclass(frozen=True, slots=True)
 class Config:
@@ -124,6 +129,13 @@ class Config:
     feeds: tuple[FeedSource, ...] = ()
     pages: tuple[PageSource, ...] = ()
     base_dir: str = "."  # the config file's folder: relative paths resolve against it
+
+    @property
+    def enabled_sources(self) -> list[tuple[str, FeedSource | PageSource]]:
+        """(kind, source) of every enabled feed and page, kind being "feed" or "page"."""
+        sources: list[tuple[str, FeedSource | PageSource]] = [("feed", s) for s in self.feeds]
+        sources += [("page", s) for s in self.pages]
+        return [(kind, source) for kind, source in sources if source.enabled]
 
     def resolve(self, relative: str) -> Path:
         """Return a configured path, relative paths taken from the config file's folder."""
@@ -169,11 +181,12 @@ def check_config(config: Config) -> list[str]:
         seen.add(source.name)
         if source.interval is not None and source.interval < config.schedule.min_interval_s:
             problems.append(f"{key}.interval: below [schedule] min_interval_s ({config.schedule.min_interval_s})")
-    for section, channels in (("alerts.email", config.alerts.email), ("alerts.webhook", config.alerts.webhook)):
-        for index, channel in enumerate(channels):
-            problems += channel.problems(f"{section}[{index}]")
+    for index, email in enumerate(config.alerts.email):
+        problems += email.problems(f"alerts.email[{index}]")
+    for index, webhook in enumerate(config.alerts.webhook):
+        problems += webhook.problems(f"alerts.webhook[{index}]")
     problems += config.alerts.delivery.problems("alerts.delivery")
-    problems += channel_name_problems([*config.alerts.email, *config.alerts.webhook])
+    problems += channel_name_problems(config.alerts.channels)
     schedule = config.schedule
     if schedule.min_interval_s > schedule.max_interval_s:
         problems.append("schedule.min_interval_s: larger than max_interval_s")

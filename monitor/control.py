@@ -43,13 +43,20 @@ class TownInfo:
 class PlaceRecord(Protocol):
     """What the control record reads from a gazetteer place (monitor.gazetteer.Place)."""
 
-    id: str
-    name: str
-    kind: str
-    governorate: str
-    lat: float | None
-    lon: float | None
-    is_watched: bool
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def governorate(self) -> str: ...
+    @property
+    def lat(self) -> float | None: ...
+    @property
+    def lon(self) -> float | None: ...
+    @property
+    def is_watched(self) -> bool: ...
 
 
 def towns_from_places(places: Iterable[PlaceRecord]) -> dict[str, TownInfo]:

@@ -199,9 +199,9 @@ def _attempt(
         alert = alert_from_row({**row, "id": row["alert_id"], "created_at": row["alert_created_at"]})
         detail = send_alert(alert, channel, client, now)
     except (ValueError, TypeError) as exc:
-        error = AlertError(f"alert unreadable: {exc}", channel=channel.name, alert=row["alert_id"])
-        outbox.record_failure(db, row["id"], error.describe(), retry_at, give_up=True)
-        return "failed", error.describe()
+        unreadable = AlertError(f"alert unreadable: {exc}", channel=channel.name, alert=row["alert_id"])
+        outbox.record_failure(db, row["id"], unreadable.describe(), retry_at, give_up=True)
+        return "failed", unreadable.describe()
     except AlertError as exc:
         wait = exc.context.get("retry_after_s")
         if isinstance(wait, float):

@@ -38,7 +38,7 @@ def extract_article(html: bytes | str, url: str | None = None) -> Extracted | No
     except (ValueError, TypeError, etree.LxmlError) as exc:
         log.warning("extract failed url=%s error=%s", url, exc)
         return None
-    if doc is None:
+    if doc is None or isinstance(doc, dict):  # a dict only comes back with as_dict=True
         return None
     text = (doc.text or "").strip()
     if len(text) < MIN_TEXT_CHARS:

@@ -76,7 +76,7 @@ def poll_feed(client: httpx.Client, feed: FeedRow, config: Config) -> FeedPoll:
         links = find_article_links(result.body, result.final_url, feed.link_pattern or None)
         entries = tuple(page_link_entry(link) for link in links)
         return FeedPoll(feed, tuple(fetches), None, entries)
-    parsed = parse_feed(result.body, result.headers, result.final_url)
+    parsed = parse_feed(result.body, dict(result.headers), result.final_url)
     discovered = None
     if not parsed.is_feed and not feed.feed_url:
         candidates = discover_feed_links(result.body, result.final_url)
@@ -86,7 +86,7 @@ def poll_feed(client: httpx.Client, feed: FeedRow, config: Config) -> FeedPoll:
             fetches.append(("feed", result))
             if result.outcome != "ok":
                 return FeedPoll(feed, tuple(fetches), None, discovered_url=discovered)
-            parsed = parse_feed(result.body, result.headers, result.final_url)
+            parsed = parse_feed(result.body, dict(result.headers), result.final_url)
     if not parsed.is_feed:
         return FeedPoll(feed, tuple(fetches), parsed, error="not a feed and no feed link found on the page")
     return FeedPoll(feed, tuple(fetches), parsed, parsed.entries, discovered)
@@ -177,7 +177,7 @@ def save_poll(db: sqlite_utils.Database, poll: FeedPoll, config: Config, report:
     report.http_status = last.status if last else None
     report.status = "gone" if changes.get("is_gone") else poll_status(last, poll.error)
     if report.failed:
-        report.errors.append(changes.get("last_error") or "failed")
+        report.errors.append(str(changes.get("last_error") or "failed"))
 
 
 def poll_status(result: FetchResult | None, error: str | None) -> str:

@@ -11,7 +11,6 @@ import httpx
 import sqlite_utils
 
 from monitor.analyze import Front, analyze_article, load_front
-from monitor.channels import Channel
 from monitor.config import Config
 from monitor.delivery import DeliveryReport, deliver_pending
 from monitor.feedhealth import feed_health_alerts
@@ -59,15 +58,11 @@ class Service:
         now = now or datetime.now(UTC)
         if self.client is None:
             self.client = build_client(self.config.http)
-        feed_health_alerts(self.db, now, self.config.alerts.delivery)
-        if not self.channels:  # nothing consumes the outbox: alerts wait there for the first channel
+        alerts = self.config.alerts
+        feed_health_alerts(self.db, now, alerts.delivery)
+        if not alerts.channels:  # nothing consumes the outbox: alerts wait there for the first channel
             return DeliveryReport()
-        return deliver_pending(self.db, self.channels, self.client, now, settings=self.config.alerts.delivery)
-
-    @property
-    def channels(self) -> list[Channel]:
-        """Every configured alert channel."""
-        return [*self.config.alerts.email, *self.config.alerts.webhook]
+        return deliver_pending(self.db, alerts.channels, self.client, now, settings=alerts.delivery)
 
     def tick(self, should_stop: Callable[[], bool]) -> None:
         """The daemon's job: poll due feeds, then deliver what is pending."""
@@ -147,13 +142,9 @@ def open_service(config: Config, db_path: str | None = None) -> Service:
 
 
 def configured_sources(config: Config) -> list[dict[str, object]]:
-    """Feed and page sources as feeds-table rows."""
-    rows: list[dict[str, object]] = []
-    for kind, sources in (("feed", config.feeds), ("page", config.pages)):
-        for source in sources:
-            rows.append({
-                "name": source.name, "url": source.url, "kind": kind, "outlet": source.outlet,
-                "interval_s": source.interval, "link_pattern": getattr(source, "link_pattern", None),
-            })
-    enabled = {s.name for s in (*config.feeds, *config.pages) if s.enabled}
-    return [row for row in rows if row["name"] in enabled]
+    """Enabled feed and page sources as feeds-table rows."""
+    return [
+        {"name": source.name, "url": source.url, "kind": kind, "outlet": source.outlet,
+         "interval_s": source.interval, "link_pattern": getattr(source, "link_pattern", None)}
+        for kind, source in config.enabled_sources
+    ]

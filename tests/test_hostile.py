@@ -104,7 +104,7 @@ def serve_hostile(server: LocalHTTPServer) -> list[tuple[str, str]]:
         server.route(route, path, headers={"Content-Type": "application/xml"})
         feeds.append((f"illformed-{path.stem}", PUBLIC + route))
     padding = b"<!-- " + b"x" * (50_000_000 - 40) + b" -->"
-    server.route("/bomb.xml", gzip_bomb(1 << 30), headers={**RSS, "Content-Encoding": "gzip"})
+    server.route("/bomb.xml", gzip_bomb(64 << 20), headers={**RSS, "Content-Encoding": "gzip"})
     server.route("/huge.xml", b"<?xml version='1.0'?><rss>" + padding, headers=RSS, chunked=True)
     server.route("/drip.xml", hostile_file("absurd_dates.rss", server.port), headers=RSS, chunk_delay=1.0)
     server.route("/loop-a.xml", redirect_to=f"{PUBLIC}/loop-b.xml")

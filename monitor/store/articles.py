@@ -14,14 +14,14 @@ from monitor.models import Article
 def save_article(db: sqlite_utils.Database, article: Article, decision: dict[str, Any]) -> int:
     """Insert an article with its relevance decision columns; returns its id."""
     row = dataclasses.asdict(article) | _json_places(decision)
-    table = db["articles"]
+    table = db.table("articles")
     table.insert(row)
     return int(table.last_pk)  # type: ignore[arg-type]
 
 
 def stored_article(db: sqlite_utils.Database, article_id: int) -> Article | None:
     """An article as stored (for replay), None when there is no such id."""
-    rows = list(db["articles"].rows_where("id = ?", [article_id]))
+    rows = list(db.table("articles").rows_where("id = ?", [article_id]))
     if not rows:
         return None
     names = {f.name for f in dataclasses.fields(Article)}
@@ -32,7 +32,7 @@ def stored_article(db: sqlite_utils.Database, article_id: int) -> Article | None
 
 def update_decision(db: sqlite_utils.Database, article_id: int, decision: dict[str, Any]) -> None:
     """Rewrite the relevance decision columns of one article."""
-    db["articles"].update(article_id, _json_places(decision))
+    db.table("articles").update(article_id, _json_places(decision))
 
 
 def article_ids(db: sqlite_utils.Database) -> list[int]:
@@ -56,7 +56,7 @@ def article_id_for_entry(db: sqlite_utils.Database, entry_key: str) -> int | Non
 def search_articles(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
     """Full-text search on title and text, best match first."""
     return list(
-        db["articles"].search(
+        db.table("articles").search(
             query, columns=["id", "published_at", "outlet", "title", "url", "is_relevant", "duplicate_of"],
             limit=limit, quote=True,
         )

@@ -52,16 +52,16 @@ def sync_feeds(db: sqlite_utils.Database, sources: list[dict[str, Any]], now: st
     names = [source["name"] for source in sources]
     with db.atomic():
         for source in sources:
-            existing = list(db["feeds"].rows_where("name = ?", [source["name"]]))
+            existing = list(db.table("feeds").rows_where("name = ?", [source["name"]]))
             if existing:
                 row = existing[0]
                 changes = dict(source, is_enabled=1)
                 if row["url"] != source["url"]:  # a new URL starts a fresh schedule and validators
                     changes |= {"feed_url": None, "etag": None, "last_modified": None, "is_gone": 0,
                                 "error_count": 0, "next_check_at": None}
-                db["feeds"].update(row["id"], changes)
+                db.table("feeds").update(row["id"], changes)
             else:
-                db["feeds"].insert(dict(source, created_at=now, is_enabled=1, error_count=0, is_gone=0))
+                db.table("feeds").insert(dict(source, created_at=now, is_enabled=1, error_count=0, is_gone=0))
         placeholders = ",".join("?" for _ in names) or "''"
         db.execute(f"UPDATE feeds SET is_enabled = 0 WHERE name NOT IN ({placeholders})", names)
 
@@ -93,12 +93,12 @@ def _feed_row(row: dict[str, Any]) -> FeedRow:
 
 def record_fetch(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
     """Append one attempt to the fetch log."""
-    db["fetches"].insert(row)
+    db.table("fetches").insert(row)
 
 
 def update_feed(db: sqlite_utils.Database, feed_id: int, changes: dict[str, Any]) -> None:
     """Write schedule and health columns of one feed."""
-    db["feeds"].update(feed_id, changes)
+    db.table("feeds").update(feed_id, changes)
 
 
 def add_entries(db: sqlite_utils.Database, feed_id: int, entries: list[dict[str, Any]], now: str) -> int:
@@ -114,7 +114,7 @@ def add_entries(db: sqlite_utils.Database, feed_id: int, entries: list[dict[str,
              for entry in entries if entry["key"] not in known]
     # A feed may list one entry twice: keep the first.
     unique = list({entry["key"]: entry for entry in reversed(fresh)}.values())[::-1]
-    db["entries"].insert_all(unique, pk="key", ignore=True)
+    db.table("entries").insert_all(unique, pk="key", ignore=True)
     return len(unique)
 
 
@@ -139,7 +139,7 @@ def pending_entries(db: sqlite_utils.Database, feed_ids: list[int], per_feed: in
 
 def finish_entry(db: sqlite_utils.Database, key: str, article_id: int | None, note: str | None = None) -> None:
     """Mark an entry done, linked to the article it produced (or to the article it duplicates)."""
-    db["entries"].update(key, {"state": "done", "article_id": article_id, "last_error": note})
+    db.table("entries").update(key, {"state": "done", "article_id": article_id, "last_error": note})
 
 
 def fail_entry(db: sqlite_utils.Database, key: str, error: str) -> int:

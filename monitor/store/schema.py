@@ -15,7 +15,7 @@ migrations = sqlite_utils.Migrations("monitor")
 @migrations(name="m001_core")
 def m001_core(db: sqlite_utils.Database) -> None:
     """Feeds, fetch log, feed entries and articles with full-text search."""
-    db["feeds"].create(
+    db.table("feeds").create(
         {
             "id": int,
             "name": str,
@@ -42,9 +42,9 @@ def m001_core(db: sqlite_utils.Database) -> None:
         not_null={"name", "url", "kind"},
         defaults={"error_count": 0, "is_gone": 0, "is_enabled": 1},
     )
-    db["feeds"].create_index(["name"], unique=True)
-    db["feeds"].create_index(["next_check_at"])
-    db["fetches"].create(
+    db.table("feeds").create_index(["name"], unique=True)
+    db.table("feeds").create_index(["next_check_at"])
+    db.table("fetches").create(
         {
             "id": int,
             "feed_id": int,
@@ -62,8 +62,8 @@ def m001_core(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("feed_id", "feeds", "id")],
     )
-    db["fetches"].create_index(["feed_id", "started_at"])
-    db["entries"].create(
+    db.table("fetches").create_index(["feed_id", "started_at"])
+    db.table("entries").create(
         {
             "key": str,  # normalised URL, else GUID, else hash of title+summary
             "feed_id": int,
@@ -84,8 +84,8 @@ def m001_core(db: sqlite_utils.Database) -> None:
         foreign_keys=[("feed_id", "feeds", "id")],
         defaults={"attempts": 0, "state": "pending"},
     )
-    db["entries"].create_index(["state"])
-    db["articles"].create(
+    db.table("entries").create_index(["state"])
+    db.table("articles").create(
         {
             "id": int,
             "url": str,
@@ -127,8 +127,8 @@ def m001_core(db: sqlite_utils.Database) -> None:
         foreign_keys=[("feed_id", "feeds", "id")],
     )
     for column in ("entry_key", "canonical_url", "content_hash", "published_at", "cluster_id", "is_relevant"):
-        db["articles"].create_index([column])
-    db["articles"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
+        db.table("articles").create_index([column])
+    db.table("articles").enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
 
 
 def open_db(path: Path | str) -> sqlite_utils.Database:
