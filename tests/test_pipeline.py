@@ -201,3 +201,53 @@ def test_once_end_to_end_feed_to_email_and_webhook(http_server, smtp_server, tmp
     kinsabba = [json.loads(post.body) for post in posts if json.loads(post.body)["town"]["name"] == "Kinsabba"]
     assert {p["to_side"] for p in kinsabba} == {"rebels", "government"}
     assert all(p["sources"] for p in kinsabba)
+
+
+def test_section_page_links_are_followed_same_site_and_matching_only(http_server, tmp_path: Path) -> None:
+    serve_seed_site(http_server)
+    links = "".join(f"<li><a href='/news/{row['file']}.html'>{row['outlet']}</a></li>" for row in seed_rows()[:3])
+    section = (f"<html><body><ul>{links}</ul><a href='/about'>About</a>"
+               "<a href='https://elsewhere.example/news/x.html'>Elsewhere</a></body></html>")
+    http_server.route("/section/", section, headers={"Content-Type": "text/html"})
+    extra = f'[[pages]]\nname = "section"\nurl = "{http_server.url("/section/")}"\nlink_pattern = "/news/.+[.]html$"\n'
+    config = load_config(write_config(tmp_path, [], extra=extra))
+    service = open_service(config)
+    reports = service.poll(names=["section"])
+    assert reports[0].status == "ok" and reports[0].articles == 3
+    urls = {row[0] for row in service.db.execute("SELECT url FROM articles")}
+    assert all("/news/" in url and url.startswith(http_server.url("/")) for url in urls)
+    assert not http_server.requests_to("/about")
+    service.close()
+
+
+def test_html_page_with_a_feed_link_is_followed_to_its_feed(http_server, tmp_path: Path) -> None:
+    feed_url = serve_seed_site(http_server)
+    link = f"<link rel='alternate' type='application/rss+xml' href='{feed_url}'>"
+    home = f"<html><head>{link}</head><body>Hi</body></html>"
+    http_server.route("/home", home, headers={"Content-Type": "text/html"})
+    service = open_service(load_config(write_config(tmp_path, [("home", http_server.url("/home"))])))
+    reports = service.poll(names=["home"])
+    assert reports[0].status == "ok" and reports[0].articles == 5
+    assert service.db.execute("SELECT feed_url FROM feeds WHERE name = 'home'").fetchone()[0] == feed_url
+    service.poll(names=["home"])  # the next poll goes straight to the feed, which answers 304
+    assert len(http_server.requests_to("/home")) == 1
+    service.close()
+
+
+def test_failed_article_page_is_retried_then_the_summary_is_kept(http_server, tmp_path: Path) -> None:
+    rss = ("<?xml version='1.0'?><rss version='2.0'><channel><title>t</title><item><title>Rebels seize Kinsabba</title>"
+           f"<link>{http_server.url('/missing.html')}</link><description>Rebels seized Kinsabba in Latakia on Friday."
+           "</description><pubDate>Fri, 01 Jul 2016 12:00:00 GMT</pubDate></item></channel></rss>")
+    http_server.route("/feed.xml", rss)
+    http_server.route("/missing.html", status=500)
+    service = open_service(load_config(write_config(tmp_path, [("flaky", http_server.url("/feed.xml"))])))
+    attempts = service.config.schedule.article_attempts
+    for _ in range(attempts):
+        service.poll(names=["flaky"])
+    assert len(http_server.requests_to("/missing.html")) == attempts
+    row = next(service.db.query("SELECT text, text_source, extract_note FROM articles"))
+    assert row["text_source"] == "summary" and "Kinsabba" in row["text"]
+    assert f"failed {attempts} times" in row["extract_note"]
+    service.poll(names=["flaky"])
+    assert len(http_server.requests_to("/missing.html")) == attempts  # done: never fetched again
+    service.close()
