@@ -225,8 +225,10 @@ class DedupIndex:
         self._signatures = np.zeros((0, num_perm), dtype=np.uint32)
         self._keys = np.zeros((self.bands, 0), dtype=np.uint64)
         self._order = np.zeros((self.bands, 0), dtype=np.int32)
-        self._tail_ids: list[int] = []
-        self._tail_signatures: list[np.ndarray] = []
+        # Articles added since the last sort, compared one by one (a preallocated buffer, doubled when full).
+        self._tail_ids = np.zeros(1024, dtype=np.int64)
+        self._tail = np.zeros((1024, num_perm), dtype=np.uint32)
+        self._tail_len = 0
 
     @classmethod
     def from_signatures(cls, ids: np.ndarray, signatures: np.ndarray, **kwargs: float) -> DedupIndex:
@@ -238,16 +240,19 @@ class DedupIndex:
         return index
 
     def __len__(self) -> int:
-        return len(self._ids) + len(self._tail_ids)
+        return len(self._ids) + self._tail_len
 
     def add(self, article_id: int, signature: np.ndarray) -> None:
         """Index one article's signature; the sorted arrays are rebuilt when the tail grows."""
-        self._tail_ids.append(article_id)
-        self._tail_signatures.append(np.asarray(signature, dtype=np.uint32))
-        if len(self._tail_ids) >= max(1024, len(self._ids) // 8):
-            self._ids = np.concatenate([self._ids, np.asarray(self._tail_ids, dtype=np.int64)])
-            self._signatures = np.vstack([self._signatures, *self._tail_signatures])
-            self._tail_ids, self._tail_signatures = [], []
+        if self._tail_len == len(self._tail_ids):
+            self._tail_ids = np.concatenate([self._tail_ids, np.zeros_like(self._tail_ids)])
+            self._tail = np.concatenate([self._tail, np.zeros_like(self._tail)])
+        self._tail_ids[self._tail_len], self._tail[self._tail_len] = article_id, signature
+        self._tail_len += 1
+        if self._tail_len >= max(1024, len(self._ids) // 8):
+            self._ids = np.concatenate([self._ids, self._tail_ids[: self._tail_len]])
+            self._signatures = np.concatenate([self._signatures, self._tail[: self._tail_len]])
+            self._tail_len = 0
             self._sort_bands()
 
     def find_near(self, signature: np.ndarray, limit: int = 10) -> list[NearMatch]:
@@ -263,9 +268,9 @@ class DedupIndex:
             candidates = np.unique(np.concatenate(rows))
             ids.append(self._ids[candidates])
             sims.append((self._signatures[candidates] == signature).mean(axis=1))
-        if self._tail_ids:
-            ids.append(np.asarray(self._tail_ids, dtype=np.int64))
-            sims.append((np.vstack(self._tail_signatures) == signature).mean(axis=1))
+        if self._tail_len:
+            ids.append(self._tail_ids[: self._tail_len])
+            sims.append((self._tail[: self._tail_len] == signature).mean(axis=1))
         if not ids:
             return []
         all_ids, all_sims = np.concatenate(ids), np.concatenate(sims)

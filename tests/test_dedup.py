@@ -257,3 +257,16 @@ def test_load_index_reads_signatures_in_chunks(db: sqlite_utils.Database) -> Non
     assert len(reloaded) == 3
     _, body = seed("001")
     assert [m.article_id for m in reloaded.find_near(dedup.minhash_signature(body))] == [ids[1]]
+
+
+def test_index_tail_grows_past_its_first_buffer() -> None:
+    rng = np.random.default_rng(11)
+    index = dedup.DedupIndex.from_signatures(
+        np.arange(9000), rng.integers(0, 2**32, size=(9000, dedup.NUM_PERM), dtype=np.uint32)
+    )
+    added = rng.integers(0, 2**32, size=(1100, dedup.NUM_PERM), dtype=np.uint32)
+    for offset, signature in enumerate(added):  # 1100 < 9000 / 8: stays in the tail, past 1024 slots
+        index.add(20_000 + offset, signature)
+    assert len(index) == 10_100
+    assert [m.article_id for m in index.find_near(added[1050])] == [21_050]
+    assert [m.article_id for m in index.find_near(added[3])] == [20_003]

@@ -251,3 +251,16 @@ def test_failed_article_page_is_retried_then_the_summary_is_kept(http_server, tm
     service.poll(names=["flaky"])
     assert len(http_server.requests_to("/missing.html")) == attempts  # done: never fetched again
     service.close()
+
+
+def test_search_index_follows_text_changes_only(db) -> None:
+    from monitor.models import Article
+    from monitor.store.articles import save_article, search_articles
+
+    article_id = save_article(db, Article(url=None, title="Kinsabba taken", text="Rebels took Kinsabba."), {})
+    db.table("articles").update(article_id, {"is_relevant": 1})  # a decision column: no re-index needed
+    assert [r["id"] for r in search_articles(db, "Kinsabba")] == [article_id]
+    db.table("articles").update(article_id, {"text": None})  # an exact copy's text is dropped
+    db.table("articles").update(article_id, {"title": "Salma shelled"})
+    assert search_articles(db, "Kinsabba") == []
+    assert [r["id"] for r in search_articles(db, "Salma")] == [article_id]

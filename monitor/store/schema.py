@@ -129,6 +129,15 @@ def m001_core(db: sqlite_utils.Database) -> None:
     for column in ("entry_key", "canonical_url", "content_hash", "published_at", "cluster_id", "is_relevant"):
         db.table("articles").create_index([column])
     db.table("articles").enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
+    # Re-index only when the indexed columns change: decision and copy columns are updated often.
+    db.execute("DROP TRIGGER articles_au")
+    db.execute(
+        """CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles BEGIN
+             INSERT INTO articles_fts (articles_fts, rowid, title, text)
+               VALUES ('delete', old.rowid, old.title, old.text);
+             INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+           END"""
+    )
 
 
 def open_db(path: Path | str) -> sqlite_utils.Database:
