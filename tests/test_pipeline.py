@@ -264,3 +264,26 @@ def test_search_index_follows_text_changes_only(db) -> None:
     db.table("articles").update(article_id, {"title": "Salma shelled"})
     assert search_articles(db, "Kinsabba") == []
     assert [r["id"] for r in search_articles(db, "Salma")] == [article_id]
+
+
+def test_maintenance_purges_old_dropped_text_and_fetch_log_only(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from monitor.models import Article
+    from monitor.store.articles import save_article
+
+    service = open_service(load_config(write_config(tmp_path, [])))
+    db = service.db
+    old, recent = "2026-01-01T00:00:00Z", "2026-11-20T00:00:00Z"
+    ids = {
+        name: save_article(db, Article(url=None, title=name, text=f"text of {name}", fetched_at=fetched),
+                           {"is_relevant": relevant})
+        for name, fetched, relevant in (("old-dropped", old, 0), ("old-kept", old, 1), ("new-dropped", recent, 0))
+    }
+    db.table("fetches").insert_all([{"url": "u", "started_at": old}, {"url": "u", "started_at": recent}])
+    counts = service.maintain(datetime(2026, 11, 22, tzinfo=UTC))
+    assert counts == {"purged_texts": 1, "purged_fetches": 1}
+    texts = {row["title"]: row["text"] for row in db.query("SELECT title, text FROM articles")}
+    assert texts == {"old-dropped": None, "old-kept": "text of old-kept", "new-dropped": "text of new-dropped"}
+    assert db.table("articles").get(ids["old-dropped"])["text_purged_at"]  # the row and its metadata stay
+    service.close()
