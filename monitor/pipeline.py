@@ -129,7 +129,9 @@ def run_pass(
         downloads = pool.map(lambda e: guarded_download(client, e, config), pending)
         for item in analysis.map(downloads):
             save_entry_fetch(db, item, config, saver, reports[item.entry.feed_id])
-            if should_stop():
+            if should_stop():  # leave the rest pending for the next start: do not wait for their downloads
+                pool.shutdown(wait=True, cancel_futures=True)
+                analysis.close()
                 break
     for report in reports.values():
         log_report(report)
@@ -222,8 +224,7 @@ def fetch_row(feed_id: int, kind: str, result: FetchResult, now: str) -> dict[st
     """A fetch-log row for one attempt."""
     return {
         "feed_id": feed_id, "url": result.url, "final_url": result.final_url, "kind": kind, "started_at": now,
-        "status": result.status,
-        "bytes": result.bytes, "elapsed_ms": result.elapsed_ms, "outcome": result.outcome,
+        "status": result.status, "bytes": result.bytes, "elapsed_ms": result.elapsed_ms, "outcome": result.outcome,
         "error_kind": result.error_kind, "error": result.error,
     }
 

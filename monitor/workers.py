@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -22,6 +23,8 @@ from monitor.models import Article, now_iso
 from monitor.store.feeds import EntryRow
 
 log = logging.getLogger(__name__)
+
+WINDOW_PER_PROCESS = 4  # pages queued ahead per worker process
 
 # The front a worker process loaded in its initializer (one per process, never shared between threads).
 _worker_front: Front | None = None
@@ -125,11 +128,14 @@ class AnalysisPool:
             yield from (guarded_process(download, self.front) for download in downloads)
             return
         executor = self._start()
-        pending: list[tuple[Download, Future[EntryFetch]]] = [
-            (download, executor.submit(_process_in_worker, download)) for download in downloads
-        ]
-        for download, future in pending:
-            yield self._result(download, future)
+        # A bounded window keeps both cores busy while results are saved in order, without holding every page.
+        window: deque[tuple[Download, Future[EntryFetch]]] = deque()
+        for download in downloads:
+            window.append((download, executor.submit(_process_in_worker, download)))
+            while window and (window[0][1].done() or len(window) >= self.processes * WINDOW_PER_PROCESS):
+                yield self._result(*window.popleft())
+        while window:
+            yield self._result(*window.popleft())
 
     def _result(self, download: Download, future: Future[EntryFetch]) -> EntryFetch:
         try:
