@@ -106,13 +106,15 @@ class Service:
                                   backfill=not alert, actors=self.front.actors)
 
     def maintain(self, now: datetime | None = None) -> dict[str, int]:
-        """Retention: purge old dropped text and fetch log rows, then let SQLite optimize itself."""
+        """Retention: purge old dropped text and fetch-log rows, give the space back, let SQLite optimize."""
         now = now or datetime.now(UTC)
         database = self.config.database
         with self.db.atomic():
             texts = purge_dropped_text(self.db, now_iso(now - timedelta(days=database.dropped_text_days)),
                                        now_iso(now))
             fetches = purge_fetch_log(self.db, now_iso(now - timedelta(days=database.fetch_log_days)))
+        # executescript steps the pragma to completion (execute frees one page); it hands freed pages back.
+        self.db.conn.executescript("PRAGMA incremental_vacuum;")
         self.db.execute("PRAGMA optimize")
         log.info("maintenance purged_texts=%d purged_fetches=%d", texts, fetches)
         return {"purged_texts": texts, "purged_fetches": fetches}

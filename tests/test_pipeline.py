@@ -286,4 +286,5 @@ def test_maintenance_purges_old_dropped_text_and_fetch_log_only(tmp_path: Path) 
     texts = {row["title"]: row["text"] for row in db.query("SELECT title, text FROM articles")}
     assert texts == {"old-dropped": None, "old-kept": "text of old-kept", "new-dropped": "text of new-dropped"}
     assert db.table("articles").get(ids["old-dropped"])["text_purged_at"]  # the row and its metadata stay
+    assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0  # freed pages went back to the disk
     service.close()
