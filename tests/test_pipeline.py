@@ -280,11 +280,15 @@ def test_maintenance_purges_old_dropped_text_and_fetch_log_only(tmp_path: Path) 
                            {"is_relevant": relevant})
         for name, fetched, relevant in (("old-dropped", old, 0), ("old-kept", old, 1), ("new-dropped", recent, 0))
     }
+    # A long text, so that purging it frees whole pages.
+    db.table("articles").update(ids["old-dropped"], {"text": " ".join(f"word{i}" for i in range(40_000))})
     db.table("fetches").insert_all([{"url": "u", "started_at": old}, {"url": "u", "started_at": recent}])
+    pages_before = db.execute("PRAGMA page_count").fetchone()[0]
     counts = service.maintain(datetime(2026, 11, 22, tzinfo=UTC))
     assert counts == {"purged_texts": 1, "purged_fetches": 1}
     texts = {row["title"]: row["text"] for row in db.query("SELECT title, text FROM articles")}
     assert texts == {"old-dropped": None, "old-kept": "text of old-kept", "new-dropped": "text of new-dropped"}
+    assert db.execute("PRAGMA page_count").fetchone()[0] < pages_before
     assert db.table("articles").get(ids["old-dropped"])["text_purged_at"]  # the row and its metadata stay
     assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0  # freed pages went back to the disk
     service.close()
