@@ -5,9 +5,10 @@
     .venv/bin/python bench/bench_archive.py --keep /tmp/archive.db   # build once, then reuse the file
 
 Articles are 8-20 sentences drawn at random from FA-KES (bench_dedup's generator), inserted in bulk with
-their decision columns; one in twenty carries a control claim about a gazetteer town, and the towns' control
-is replayed from those claims. The dedup stage's signatures and passage fingerprints are computed in two
-processes (what `index_stored_articles` stores). A fresh process then measures start-up as the daemon pays it
+their decision columns and spread over 50 feeds; one in ten is a near copy of a recent story; about one in
+twenty carries a control claim about a gazetteer town, and the towns' control is replayed from those claims.
+The dedup stage's signatures and passage fingerprints are computed in two processes (what
+`index_stored_articles` stores). A fresh process then measures start-up as the daemon pays it
 (`open_service`: open_db and migrations, load the front, load the dedup index, sync the feeds) and its peak
 RSS; each canned query in monitor/datasette/queries/ then runs with sqlite3 on the archive.
 Targets: start-up < 5 s, peak memory < 300 MB.
@@ -32,48 +33,59 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_dedup import fakes_sentences, synthetic_article  # noqa: E402
+from bench_dedup import edited_copy, fakes_sentences, synthetic_article  # noqa: E402
+
+from monitor.serve import SETTINGS  # noqa: E402
 
 TARGET_STARTUP_S = 5.0
 TARGET_RSS_MB = 300.0
+QUERY_LIMIT_S = 60.0
+DATASETTE_LIMIT_MS = int(SETTINGS["sql_time_limit_ms"])  # slower canned queries fail in the Datasette UI
 QUERY_PARAMS = {"days": "36500", "town": "Kinsabba"}  # recent_changes over the whole synthetic history
 SEED = 20261122
+FEEDS = 50  # as many as one batch of the schedule
+COPY_SHARE = 0.1  # articles that are near copies of a recent story (for the story_clusters query)
 OUTLETS = ("Reuters", "AFP", "SANA", "Zaman al-Wasl", "Al Jazeera", "Enab Baladi", "Orient News", "SOHR")
 SIDES = ("government", "rebels", "isis")
 
 
 def write_config(folder: Path, db_path: Path) -> Path:
-    """A config naming the archive and the project's front data, with one feed (never polled here)."""
-    text = "\n".join([
-        "[database]", f'path = "{db_path}"',
-        "[front]", f'gazetteer = "{ROOT / "front/gazetteer.csv"}"', f'actors = "{ROOT / "front/actors.toml"}"',
-        f'seeds = "{ROOT / "seeds"}"',
-        "[[feeds]]", 'name = "bench"', 'url = "https://example.org/feed.xml"',
-    ])
+    """A config naming the archive and the project's front data, with FEEDS feeds (never polled here)."""
+    lines = ["[database]", f'path = "{db_path}"',
+             "[front]", f'gazetteer = "{ROOT / "front/gazetteer.csv"}"', f'actors = "{ROOT / "front/actors.toml"}"',
+             f'seeds = "{ROOT / "seeds"}"']
+    for number in range(FEEDS):
+        lines += ["[[feeds]]", f'name = "feed{number}"', f'url = "https://outlet{number}.example/feed.xml"']
     path = folder / "config.toml"
-    path.write_text(text + "\n", encoding="utf-8")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
 def article_rows(count: int, towns: list[tuple[str, str]]) -> Iterator[tuple[dict[str, object], dict | None]]:
-    """(article row, claim row or None) for `count` synthetic articles."""
+    """(article row, claim row or None) for `count` synthetic articles; one in ten is a copy of a recent one."""
     rng = random.Random(SEED)
     sentences = fakes_sentences()
     start = date(2015, 1, 1)
+    recent: list[tuple[int, int, str]] = []  # (id, cluster id, text) of the last stories, for copies
     for i in range(1, count + 1):
-        text = synthetic_article(rng, sentences)
+        copy_of = rng.choice(recent) if recent and rng.random() < COPY_SHARE else None
+        text = edited_copy(rng, copy_of[2]) if copy_of else synthetic_article(rng, sentences)
         day = (start + timedelta(days=rng.randrange(0, 900))).isoformat()
         outlet = rng.choice(OUTLETS)
         town_id, town = rng.choice(towns)
         relevant = rng.random() < 0.3
+        site = outlet.lower().replace(" ", "")
         article = {
-            "id": i, "url": f"https://{outlet.lower().replace(' ', '')}.example/{i}",
-            "canonical_url": f"https://{outlet.lower().replace(' ', '')}.example/{i}", "entry_key": f"bench:{i}",
+            "id": i, "url": f"https://{site}.example/{i}", "canonical_url": f"https://{site}.example/{i}",
+            "entry_key": f"https://{site}.example/{i}", "feed_id": 1 + i % FEEDS,
             "outlet": outlet, "title": text.split(".", 1)[0][:120], "text": text, "published_at": day,
             "fetched_at": f"{day}T12:00:00Z", "text_source": "page", "relevance_score": round(rng.random(), 4),
             "is_relevant": int(relevant), "matched_places": json.dumps([town] if relevant else []),
-            "decision_reason": "synthetic", "classified_at": f"{day}T12:00:00Z", "cluster_id": i,
+            "decision_reason": "synthetic", "classified_at": f"{day}T12:00:00Z",
+            "cluster_id": copy_of[1] if copy_of else i, "duplicate_of": copy_of[0] if copy_of else None,
+            "duplicate_kind": "near" if copy_of else None, "duplicate_similarity": 0.9 if copy_of else None,
         }
+        recent = [*recent[-999:], (i, int(article["cluster_id"]), text)]
         claim = None
         if relevant and rng.random() < 0.15:
             gained, lost = rng.sample(SIDES, 2)
@@ -112,7 +124,8 @@ def build_archive(db_path: Path, count: int, config_path: Path) -> None:
     from monitor.config import load_config
     from monitor.control import towns_from_places
     from monitor.models import now_iso
-    from monitor.service import front_from_config
+    from monitor.service import configured_sources, front_from_config
+    from monitor.store import feeds as feed_store
     from monitor.store import open_db
     from monitor.store.control import replay_control
 
@@ -122,6 +135,7 @@ def build_archive(db_path: Path, count: int, config_path: Path) -> None:
     watched = sorted((town.id, town.name) for town in towns.values())
     started = time.perf_counter()
     db = open_db(db_path)
+    feed_store.sync_feeds(db, configured_sources(config), now_iso())
     pairs = list(article_rows(count, watched))
     db["articles"].insert_all((a for a, _ in pairs), batch_size=2000)
     db["claims"].insert_all((c for _, c in pairs if c), batch_size=2000)
@@ -173,20 +187,26 @@ def measure_startup(config_path: Path) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def canned_queries(db_path: Path) -> dict[str, tuple[float, int]]:
-    """Seconds and row count of each Datasette canned query run directly with sqlite3."""
+def canned_queries(db_path: Path, limit_s: float = QUERY_LIMIT_S) -> dict[str, tuple[float, int | None]]:
+    """Seconds and row count of each Datasette canned query run with sqlite3 (None rows: stopped at limit_s)."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    results = {}
+    results: dict[str, tuple[float, int | None]] = {}
     for path in sorted((ROOT / "monitor" / "datasette" / "queries").glob("*.sql")):
         sql = path.read_text(encoding="utf-8")
         started = time.perf_counter()
-        rows = conn.execute(sql, QUERY_PARAMS).fetchall()
-        results[path.stem] = (time.perf_counter() - started, len(rows))
+        # Datasette stops a query after its sql_time_limit_ms; here a slow query is stopped at limit_s.
+        deadline = started + limit_s
+        conn.set_progress_handler(lambda deadline=deadline: int(time.perf_counter() > deadline), 100_000)
+        try:
+            rows: int | None = len(conn.execute(sql, QUERY_PARAMS).fetchall())
+        except sqlite3.OperationalError:
+            rows = None
+        results[path.stem] = (time.perf_counter() - started, rows)
     conn.close()
     return results
 
 
-def report(figures: dict[str, float], queries: dict[str, tuple[float, int]]) -> bool:
+def report(figures: dict[str, float], queries: dict[str, tuple[float, int | None]]) -> bool:
     """Print the figures next to the targets; True when both targets are met."""
     startup_ok = figures["startup_s"] < TARGET_STARTUP_S
     rss_ok = figures["peak_rss_mb"] < TARGET_RSS_MB
@@ -198,7 +218,10 @@ def report(figures: dict[str, float], queries: dict[str, tuple[float, int]]) -> 
           f"target < {TARGET_RSS_MB:.0f} MB {'OK' if rss_ok else 'MISSED'} (ru_maxrss "
           f"{figures['ru_maxrss_mb']:.0f} MB: on Linux it keeps the parent's peak across exec)")
     for name, (seconds, rows) in queries.items():
-        print(f"  canned query {name}: {1000 * seconds:.0f} ms ({rows} rows)")
+        shown = f"{rows} rows" if rows is not None else f"stopped at the {QUERY_LIMIT_S:.0f} s limit"
+        ok = rows is not None and 1000 * seconds < DATASETTE_LIMIT_MS
+        print(f"  canned query {name}: {1000 * seconds:.0f} ms ({shown}) target < {DATASETTE_LIMIT_MS} ms "
+              f"(Datasette sql_time_limit_ms) {'OK' if ok else 'MISSED'}")
     return startup_ok and rss_ok
 
 

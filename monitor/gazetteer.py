@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import csv
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
 from monitor.errors import ConfigError
+
+# fold_name, fold_token and is_generic_key are imported from here by callers too.
+from monitor.place_names import (
+    NAME_TOKEN,
+    fold_name,
+    fold_token,
+    folded_set,
+    is_arabic,
+    is_generic_key,
+    strip_possessive,
+)
 
 COLUMNS: tuple[str, ...] = (
     "id", "name", "variants", "arabic", "kind", "governorate", "lat", "lon", "parent", "source", "is_watched",
@@ -24,97 +33,8 @@ GOVERNORATES = frozenset(
     ["Aleppo", "Damascus", "Daraa", "Deir ez-Zor", "Hama", "Hasakah", "Homs", "Idlib", "Latakia", "Quneitra"]
 ) | {"Raqqa", "Rif Dimashq", "Suwayda", "Tartus"}
 _TRUE = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
-# A token: letters/digits with inner apostrophes (Qal'at, Ra's); hyphens and spaces split tokens.
-_LETTER = r"[\w\u0300-\u036f\u064b-\u065f\u0670]"  # marks too: a shadda must not split a word
-_TOKEN = re.compile(rf"{_LETTER}+(?:['’‘`ʿʾ]{_LETTER}+)*")
-_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _GAP_ADJACENT = re.compile(r"[ \t\-]*")
 _MAX_FUZZ_CANDIDATES = 3
-
-_ARTICLES = frozenset(
-    ["al", "el", "il", "ul", "l", "a", "an", "ad", "adh", "ar", "as", "ash", "at", "ath", "az", "ed", "en"]
-) | {"er", "es", "esh", "et", "ez"}
-# Generic words of place names, spelled many ways; each group folds to one token.
-_GENERIC_SPELLINGS = {
-    "jabal": "jabal jebel jabel jbel djebel jebal jabl jibal mount mountain mountains mt",
-    "tal": "tal tall tel tell til",
-    "talat": "tallat tellat tallet tellet talat tlalat",
-    "ain": "ain ayn ein aïn aayn",
-    "kafr": "kafr kfar kafar kafer kfr",
-    "khirbat": "khirbat khirbet kherbet khirbit kharbat khurbat khirba kherba",
-    "dair": "dayr deir dair der",
-    "bait": "bayt beit bait beyt",
-    "kalat": "qalaat qalat qalaa qala kalaat kalat",
-    "shaikh": "shaykh sheikh shaikh sheik shekh cheikh",
-    "wadi": "wadi ouadi wady",
-    "jisr": "jisr jesr djisr",
-    "burj": "burj borj",
-    "hill": "hill hills hilltop hilltops",
-    "village": "village villages",
-}
-_GENERIC = {spelling: group for group, spellings in _GENERIC_SPELLINGS.items() for spelling in spellings.split()}
-_GENERIC_ONLY = frozenset(_GENERIC_SPELLINGS) | {
-    *("sahl", "plain", "town", "city", "province", "governorate", "countryside", "district", "nabi", "ras"),
-    *("marj", "jub", "north", "south", "east", "west", "upper", "lower", "new", "old"),
-}
-_ARABIC_LETTERS = str.maketrans(
-    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و", "ئ": "ي", "ـ": None}
-)
-_APOSTROPHES = str.maketrans({c: None for c in "'’‘`ʿʾ´"})
-
-
-@lru_cache(maxsize=2**17)
-def fold_token(raw: str) -> str:
-    """Fold one word to its matching key: no case, marks, article or common transliteration differences."""
-    text = "".join(c for c in unicodedata.normalize("NFKD", raw) if not unicodedata.combining(c))
-    if any(_is_arabic(c) for c in text):
-        return _fold_arabic(text)
-    text = text.lower().translate(_APOSTROPHES).replace("ı", "i")
-    if text in _ARTICLES:
-        return ""
-    if text in _GENERIC:
-        return _GENERIC[text]
-    text = re.sub(r"(?:iy+[ae]|i[ae])h?$", "ia", text)  # -iyah, -iyeh, -ieh -> -ia
-    text = re.sub(r"(?<=..)[ae]h$", "a", text)  # ta marbuta: Jableh, Jablah -> jabla
-    for before, after in (("dj", "j"), ("ou", "u"), ("oo", "u"), ("ee", "i"), ("ei", "ai"), ("ey", "ay")):
-        text = text.replace(before, after)
-    text = text.replace("e", "i").replace("o", "u").replace("ck", "k").replace("q", "k")
-    text = re.sub(r"ay(?![aiu])", "ai", text)
-    return re.sub(r"(.)\1+", r"\1", text)
-
-
-def _is_arabic(char: str) -> bool:
-    return "\u0600" <= char <= "\u06ff"
-
-
-def _fold_arabic(text: str) -> str:
-    text = text.translate(_ARABIC_LETTERS)
-    for prefix in ("وال", "بال", "فال", "كال"):
-        if text.startswith(prefix) and len(text) > len(prefix) + 1:
-            return text[len(prefix) :]
-    if text.startswith("لل") and len(text) > 3:
-        return text[2:]
-    return text[2:] if text.startswith("ال") and len(text) > 3 else text
-
-
-def fold_name(name: str) -> tuple[str, ...]:
-    """Fold a written name to the tuple of its word keys, articles dropped ("al-Sarraf" -> ("saraf",))."""
-    return tuple(key for key in (fold_token(_strip_possessive(m.group())) for m in _TOKEN.finditer(name)) if key)
-
-
-def _strip_possessive(word: str) -> str:
-    # "Latakia's" -> "Latakia", but "Ra's" (a cape) keeps its s.
-    return _POSSESSIVE.sub("", word) if len(word) >= 5 and word[-2] in "'’" else word
-
-
-def is_generic_key(key: tuple[str, ...]) -> bool:
-    """True when a key is only generic words ("Tal", "Ain", "Mount"), which must never match alone."""
-    return all(token in _GENERIC_ONLY or token.isdigit() for token in key) or len("".join(key)) < 3
-
-
-def _folded_set(words: str) -> frozenset[str]:
-    return frozenset(fold_token(word) for word in words.split())
-
 
 _FUNCTION_WORDS = (
     "in on at the from to near of and or for with into toward towards outside inside around across between"
@@ -127,8 +47,8 @@ _FUNCTION_WORDS = (
     " monday tuesday wednesday thursday friday saturday sunday"
 )
 # A capitalised word next to a one-word match that does not suggest a person's name.
-LEADERS_OK = _folded_set(_FUNCTION_WORDS)
-FOLLOWERS_OK = _folded_set(
+LEADERS_OK = folded_set(_FUNCTION_WORDS)
+FOLLOWERS_OK = folded_set(
     _FUNCTION_WORDS + " provinces district region area airport air airbase base port mountains hills hill plain"
     " front university health directorate military operations council media center centre office committee"
     " brigade brigades battalion division hospital governor police revolutionary coast highway road crossing"
@@ -281,10 +201,10 @@ def _strip_descriptors(key: tuple[str, ...]) -> tuple[str, ...]:
 
 def _tokenize(text: str) -> list[_Token]:
     tokens = []
-    for match in _TOKEN.finditer(text):
-        raw = _strip_possessive(match.group())
+    for match in NAME_TOKEN.finditer(text):
+        raw = strip_possessive(match.group())
         first = raw[:1]
-        tokens.append(_Token(fold_token(raw), match.start(), match.end(), first.isupper(), not _is_arabic(first)))
+        tokens.append(_Token(fold_token(raw), match.start(), match.end(), first.isupper(), not is_arabic(first)))
     return tokens
 
 

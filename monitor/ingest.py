@@ -75,9 +75,12 @@ class ArticleSaver:
             with self.db.atomic():
                 return self._write(article, analysis, page_text)
         except BaseException:
-            # The index may hold a signature of the rolled-back article: rebuild it from what was committed.
-            self.index = load_index(self.db)
+            self.reload_index()
             raise
+
+    def reload_index(self) -> None:
+        """Rebuild the copy index from what was committed (after a rolled-back write left a signature in it)."""
+        self.index = load_index(self.db)
 
     def _write(self, article: Article, analysis: Analysis, page_text: str) -> Stored:
         article_id = save_article(self.db, article, decision_columns(analysis))

@@ -22,6 +22,7 @@ import httpx
 import sqlite_utils
 
 from monitor.config import Config
+from monitor.errors import StoreError
 from monitor.feeds import Entry, ParsedFeed, discover_feed_links, entry_key, find_article_links, parse_feed
 from monitor.fetch import HTML_ACCEPT, FetchResult, fetch_url
 from monitor.ingest import ArticleSaver
@@ -29,6 +30,7 @@ from monitor.models import now_iso
 from monitor.schedule import next_check_at
 from monitor.store import feeds as feed_store
 from monitor.store.feeds import EntryRow, FeedRow
+from monitor.store.schema import writing
 from monitor.workers import AnalysisPool, Download, EntryFetch, summary_article
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,7 @@ class FeedReport:
     """One feed's summary line for a pass."""
 
     name: str
-    status: str = "ok"  # ok | not_modified | error | gone
+    status: str = "ok"  # ok | not_modified | error | gone | pending (only earlier entries fetched)
     http_status: int | None = None
     entries: int = 0
     new_entries: int = 0
@@ -125,10 +127,17 @@ def run_pass(
             save_poll(db, poll, config, reports[poll.feed.id])
         if should_stop():
             return list(reports.values())
-        pending = feed_store.pending_entries(db, list(reports), config.schedule.articles_per_feed)
+        # The daemon also takes entries left pending by an earlier pass (a crash, a stop) of feeds not due now.
+        feed_ids = None if names is None else list(reports)
+        pending = feed_store.pending_entries(db, feed_ids, config.schedule.articles_per_feed)
         downloads = pool.map(lambda e: guarded_download(client, e, config), pending)
         for item in analysis.map(downloads):
-            save_entry_fetch(db, item, config, saver, reports[item.entry.feed_id])
+            report = reports.setdefault(item.entry.feed_id, FeedReport(item.entry.feed_name, status="pending"))
+            try:
+                save_entry_fetch(db, item, config, saver, report)
+            except StoreError:
+                saver.reload_index()  # the enclosing transaction rolled back after the article was indexed
+                raise
             if should_stop():  # leave the rest pending for the next start: do not wait for their downloads
                 pool.shutdown(wait=True, cancel_futures=True)
                 analysis.close()
@@ -161,9 +170,12 @@ def guarded_download(client: httpx.Client, entry: EntryRow, config: Config) -> D
 def save_poll(db: sqlite_utils.Database, poll: FeedPoll, config: Config, report: FeedReport) -> None:
     """Write a feed poll: fetch log rows, schedule and health columns, new entries."""
     feed, now = poll.feed, now_iso()
-    with db.atomic():
+    with writing(db, f"the poll of feed {feed.name}"):
         for kind, result in poll.fetches:
             feed_store.record_fetch(db, fetch_row(feed.id, kind, result, now))
+        if poll.parsed is not None and poll.parsed.is_bozo:  # used anyway: the reason stays on record
+            feed_store.record_fetch(db, {"feed_id": feed.id, "url": feed.fetch_url, "kind": "parse", "started_at": now,
+                                         "outcome": "ok", "error_kind": "bozo", "error": poll.parsed.bozo_reason})
         last = poll.fetches[-1][1] if poll.fetches else None
         changes = schedule_changes(feed, last, poll.error, config, now)
         if poll.discovered_url:
@@ -240,17 +252,17 @@ def save_entry_fetch(db: sqlite_utils.Database, item: EntryFetch, config: Config
                      report: FeedReport) -> None:
     """Store a fetched article, or count the failure and fall back to the feed summary at the last try."""
     entry = item.entry
-    if item.result is not None:
-        feed_store.record_fetch(db, fetch_row(entry.feed_id, "article", item.result, now_iso()))
-    if item.article is None:
-        attempts = feed_store.fail_entry(db, entry.key, item.error or "failed")
-        report.errors.append(f"article {entry.url}: {item.error}")
-        if attempts < config.schedule.article_attempts:
-            return
-        item = EntryFetch(entry, item.result, summary_article(entry, f"page failed {attempts} times: {item.error}"),
-                          None, item.error)
-    assert item.article is not None
-    with db.atomic():
+    with writing(db, f"the article {entry.url or entry.key}"):
+        if item.result is not None:
+            feed_store.record_fetch(db, fetch_row(entry.feed_id, "article", item.result, now_iso()))
+        if item.article is None:
+            attempts = feed_store.fail_entry(db, entry.key, item.error or "failed")
+            report.errors.append(f"article {entry.url}: {item.error}")
+            if attempts < config.schedule.article_attempts:
+                return
+            note = f"page failed {attempts} times: {item.error}"
+            item = EntryFetch(entry, item.result, summary_article(entry, note), None, item.error)
+        assert item.article is not None
         stored = saver.save(item.article, item.analysis)
         feed_store.finish_entry(db, entry.key, stored.article_id)
     report.articles += 1

@@ -13,6 +13,7 @@ import sqlite_utils
 from monitor.analyze import Front, analyze_article, load_front
 from monitor.config import Config
 from monitor.delivery import DeliveryReport, deliver_pending
+from monitor.errors import MonitorError
 from monitor.feedhealth import feed_health_alerts
 from monitor.fetch import build_client
 from monitor.ingest import ArticleSaver, decision_columns
@@ -65,10 +66,13 @@ class Service:
         return deliver_pending(self.db, alerts.channels, self.client, now, settings=alerts.delivery)
 
     def tick(self, should_stop: Callable[[], bool]) -> None:
-        """The daemon's job: poll due feeds, then deliver what is pending."""
-        self.poll(should_stop=should_stop)
-        if not should_stop():
-            self.deliver_alerts()
+        """The daemon's job: poll due feeds, then deliver what is pending; a failed pass is retried next tick."""
+        try:
+            self.poll(should_stop=should_stop)
+            if not should_stop():
+                self.deliver_alerts()
+        except MonitorError as exc:
+            log.error("pass failed: %s", exc.describe())
 
     def ingest(self, articles: Iterable[Article], *, backfill: bool = False) -> tuple[int, int]:
         """Store articles read from local files; returns (stored, skipped as already ingested).

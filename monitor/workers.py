@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -25,6 +28,7 @@ from monitor.store.feeds import EntryRow
 log = logging.getLogger(__name__)
 
 WINDOW_PER_PROCESS = 4  # pages queued ahead per worker process
+ORPHAN_CHECK_S = 0.5  # how often a worker checks that the daemon that started it is alive
 
 # The front a worker process loaded in its initializer (one per process, never shared between threads).
 _worker_front: Front | None = None
@@ -104,9 +108,22 @@ def guarded_process(download: Download, front: Front) -> EntryFetch:
         return EntryFetch(download.entry, _without_body(download.result), None, None, f"unexpected error: {exc!r}")
 
 
-def _init_worker(front: Front) -> None:
+def _init_worker(front: Front, daemon_pid: int) -> None:
     global _worker_front
     _worker_front = front
+    threading.Thread(target=_exit_with, args=(daemon_pid,), daemon=True, name="orphan-watch").start()
+
+
+def _exit_with(daemon_pid: int) -> None:
+    # A daemon killed with SIGKILL cannot stop its workers: they end themselves once it is gone.
+    while True:
+        time.sleep(ORPHAN_CHECK_S)
+        try:
+            os.kill(daemon_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # the pid was reused by another user's process: ours is gone
+            os._exit(0)
 
 
 def _process_in_worker(download: Download) -> EntryFetch:
@@ -150,7 +167,7 @@ class AnalysisPool:
             # forkserver: the daemon has threads (scheduler, HTTP), which must not be forked.
             context = multiprocessing.get_context("forkserver")
             self._executor = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_init_worker,
-                                                 initargs=(self.front,))
+                                                 initargs=(self.front, os.getpid()))
         return self._executor
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor import dedup
+from monitor.normal_text import WORD
 from monitor.store import open_db
 from monitor.store.dedup import load_index, record_article, shared_text_of
 
@@ -270,3 +271,42 @@ def test_index_tail_grows_past_its_first_buffer() -> None:
     assert len(index) == 10_100
     assert [m.article_id for m in index.find_near(added[1050])] == [21_050]
     assert [m.article_id for m in index.find_near(added[3])] == [20_003]
+
+
+def test_a_text_shorter_than_one_passage_gram_shares_nothing() -> None:
+    overlap = dedup.shared_passages("rebels seized the town", "rebels seized the town of Kansaba on Monday")
+    assert overlap.passages == () and overlap.shared_words == 0 and overlap.ratio == 0.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.sampled_from(["rebels", "seized", "kansaba", "army", "20", "al-akrad", "town"]), max_size=80))
+def test_passage_hashes_are_sorted_unique_and_equal_from_text_or_words(words: list[str]) -> None:
+    text = " ".join(words)
+    prepared = dedup.passage_text(text)
+    from_words = dedup.passage_text(dedup.text_words(text))
+    assert np.array_equal(prepared.grams, from_words.grams) and prepared.words == from_words.words
+    assert np.array_equal(prepared.sorted_grams, np.unique(prepared.grams))
+    size = dedup.WINNOW_WINDOW
+    windows = [prepared.grams[i : i + size].min() for i in range(len(prepared.grams) - size + 1)]
+    expected = np.unique(windows if len(prepared.grams) > dedup.WINNOW_WINDOW else prepared.grams)
+    assert np.array_equal(dedup.passage_fingerprints(prepared), expected.astype(np.int64))
+
+
+def test_full_text_index_follows_the_stored_text(db: sqlite_utils.Database) -> None:
+    _, body = seed("002")
+    first = store(db, body, "Zaman al-Wasl")
+    copy = store(db, body, "mirror")
+    index = load_index(db)
+    record_article(db, index, first, body)
+    record_article(db, index, copy, body)
+    for article_id in (first, copy):
+        (indexed,) = db.execute("SELECT text FROM articles_fts WHERE rowid = ?", [article_id]).fetchone()
+        assert indexed == row(db, article_id)["text"]
+    assert row(db, copy)["text"] is None and len(row(db, first)["text"]) < len(body)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab1'’-., \n\t\u00a0\u2028\u3000\x1cÉﬁ"), max_size=40))
+def test_text_words_are_the_words_of_the_normalised_text(text: str) -> None:
+    from_normalised = [word.replace("'", "") for word in WORD.findall(dedup.normalise_text(text))]
+    assert dedup.text_words(text) == from_normalised

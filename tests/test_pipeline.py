@@ -292,3 +292,15 @@ def test_maintenance_purges_old_dropped_text_and_fetch_log_only(tmp_path: Path) 
     assert db.table("articles").get(ids["old-dropped"])["text_purged_at"]  # the row and its metadata stay
     assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0  # freed pages went back to the disk
     service.close()
+
+
+def test_entries_left_pending_are_fetched_before_their_feed_is_due_again(http_server, tmp_path: Path) -> None:
+    feed_url = serve_seed_site(http_server)
+    service = open_service(load_config(write_config(tmp_path, [("coast", feed_url)])))
+    first = service.poll(should_stop=lambda: True)  # stopped after the feed poll: entries stay pending
+    assert first[0].new_entries == 5 and service.db["articles"].count == 0
+    second = service.poll()  # the feed is not due for another 15 minutes
+    assert len(http_server.requests_to("/feed.xml")) == 1
+    assert [(r.name, r.status, r.articles) for r in second] == [("coast", "pending", 5)]
+    assert service.db["articles"].count == 5
+    service.close()

@@ -24,6 +24,7 @@ from monitor.dedup import (
     SHINGLE_WORDS,
     AlteredToken,
     DedupIndex,
+    PassageText,
     altered_tokens,
     collapse_repeats,
     content_hash,
@@ -31,6 +32,7 @@ from monitor.dedup import (
     passage_fingerprints,
     passage_text,
     shared_passages,
+    text_words,
 )
 from monitor.errors import StoreError
 from monitor.store.schema import migrations
@@ -39,8 +41,9 @@ log = logging.getLogger(__name__)
 
 # Signatures made with other shingle/permutation settings cannot be compared; load_index skips them.
 SIGNATURE_SCHEME = f"affine32-w{SHINGLE_WORDS}-p{NUM_PERM}-s{MINHASH_SEED}"
-# Stored articles sharing the most fingerprints that get a full passage comparison: each costs about a
-# millisecond, and a story is rarely quoted by more outlets within the archive's window than this.
+# Stored articles sharing the most fingerprints that get a full passage comparison: each costs about half a
+# millisecond (mostly re-reading its words), and a story is rarely quoted by more outlets within the archive's
+# window than this (12 of the 804 FA-KES articles reach it; lowering it would drop their shared-text rows).
 MAX_PASSAGE_CANDIDATES = 8
 
 
@@ -150,9 +153,10 @@ def record_article(
             else:
                 outcome = _link_exact(db, article_id, digest, canonical_url)
             if outcome is None:
-                signature = minhash_signature(body)
+                mine = passage_text(body)  # its words also make the signature
+                signature = minhash_signature(mine.words)
                 outcome = _link_near(db, index, article_id, body, signature, sides)
-                shared = _record_shared_text(db, article_id, body, outcome.cluster_id)
+                shared = _record_shared_text(db, article_id, mine, outcome.cluster_id)
                 db.execute(
                     "INSERT OR REPLACE INTO article_signatures (article_id, scheme, minhash) VALUES (?, ?, ?)",
                     [article_id, SIGNATURE_SCHEME, signature.astype("<u4").tobytes()],
@@ -225,25 +229,14 @@ def _link_near(
 
 
 def _record_shared_text(
-    db: sqlite_utils.Database, article_id: int, body: str, cluster_id: int
+    db: sqlite_utils.Database, article_id: int, mine: PassageText, cluster_id: int
 ) -> tuple[SharedText, ...]:
-    mine = passage_text(body)
     if db.execute("SELECT 1 FROM article_signatures WHERE article_id = ?", [article_id]).fetchone():
         # Recorded before (a re-run): drop its old fingerprints. Rare, so the table has no index for it.
         db.execute("DELETE FROM passage_fingerprints WHERE article_id = ?", [article_id])
-    # Every 8-gram of the new text is looked up, so that a stored text's winnowed fingerprints are hit
-    # wherever the two share a run long enough to hold one.
-    counts = db.execute(
-        "SELECT article_id FROM passage_fingerprints WHERE fingerprint IN (SELECT value FROM json_each(?)) "
-        "AND article_id != ? GROUP BY article_id ORDER BY COUNT(*) DESC, article_id LIMIT ?",
-        [json.dumps(np.unique(mine.grams).tolist()), article_id, MAX_PASSAGE_CANDIDATES],
-    ).fetchall()
-    candidates = db.execute(
-        "SELECT id, text, COALESCE(cluster_id, id) FROM articles "
-        "WHERE id IN (SELECT value FROM json_each(?)) AND text IS NOT NULL ORDER BY id",
-        [json.dumps([r[0] for r in counts])],
-    ).fetchall()
+    candidates = _passage_candidates(db, article_id, mine)
     shared: list[SharedText] = []
+    rows: list[tuple[object, ...]] = []
     for other_id, other_text, other_cluster in candidates:
         theirs = passage_text(other_text)
         forward = shared_passages(mine, theirs)
@@ -251,18 +244,36 @@ def _record_shared_text(
             continue
         same = other_cluster == cluster_id
         for a, b, overlap in ((article_id, other_id, forward), (other_id, article_id, shared_passages(theirs, mine))):
-            db.execute(
-                "INSERT OR REPLACE INTO shared_passages (article_id, other_id, shared_words, shared_chars, "
-                "shared_ratio, other_ratio, is_same_cluster, passages) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [a, b, overlap.shared_words, overlap.shared_chars, round(overlap.ratio, 4),
-                 round(overlap.other_ratio, 4), int(same), json.dumps([p.text for p in overlap.passages])],
+            rows.append(
+                (a, b, overlap.shared_words, overlap.shared_chars, round(overlap.ratio, 4),
+                 round(overlap.other_ratio, 4), int(same), json.dumps([p.text for p in overlap.passages]))
             )  # fmt: skip
         shared.append(SharedText(other_id, forward.shared_words, forward.ratio, forward.other_ratio, same))
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO shared_passages (article_id, other_id, shared_words, shared_chars, "
+        "shared_ratio, other_ratio, is_same_cluster, passages) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
     db.conn.executemany(
         "INSERT OR IGNORE INTO passage_fingerprints (fingerprint, article_id) VALUES (?, ?)",
         [(f, article_id) for f in passage_fingerprints(mine).tolist()],
     )
     return tuple(shared)
+
+
+def _passage_candidates(db: sqlite_utils.Database, article_id: int, mine: PassageText) -> list[tuple[int, str, int]]:
+    # Every 8-gram of the new text is looked up (unique, so a join counts each once), so that a stored
+    # text's winnowed fingerprints are hit wherever the two share a run long enough to hold one.
+    counts = db.execute(
+        "SELECT p.article_id FROM json_each(?) AS g JOIN passage_fingerprints AS p ON p.fingerprint = g.value "
+        "WHERE p.article_id != ? GROUP BY p.article_id ORDER BY COUNT(*) DESC, p.article_id LIMIT ?",
+        [json.dumps(mine.sorted_grams.tolist()), article_id, MAX_PASSAGE_CANDIDATES],
+    ).fetchall()
+    return db.execute(
+        "SELECT id, text, COALESCE(cluster_id, id) FROM articles "
+        "WHERE id IN (SELECT value FROM json_each(?)) AND text IS NOT NULL ORDER BY id",
+        [json.dumps([r[0] for r in counts])],
+    ).fetchall()
 
 
 def _write_columns(db: sqlite_utils.Database, outcome: DedupOutcome, body: str, digest: str) -> None:
@@ -274,11 +285,13 @@ def _write_columns(db: sqlite_utils.Database, outcome: DedupOutcome, body: str, 
                 "tokens": [{"kind": t.kind, "original": t.original, "copy": t.copy} for t in outcome.altered],
             }
         )
+    # Written only when it changed: the full-text index re-reads the whole text on every update of it.
+    text = body if outcome.is_text_stored else None
+    db.execute("UPDATE articles SET text = ? WHERE id = ? AND text IS NOT ?", [text, outcome.article_id, text])
     db.execute(
-        "UPDATE articles SET text = ?, content_hash = ?, is_text_repeated = ?, cluster_id = ?, duplicate_of = ?, "
+        "UPDATE articles SET content_hash = ?, is_text_repeated = ?, cluster_id = ?, duplicate_of = ?, "
         "duplicate_kind = ?, duplicate_similarity = ?, altered_tokens = ? WHERE id = ?",
         [
-            body if outcome.is_text_stored else None,
             digest,
             int(outcome.is_text_repeated),
             outcome.cluster_id,
@@ -315,8 +328,9 @@ def index_stored_articles(db: sqlite_utils.Database, batch_size: int = 1000) -> 
         ).fetchall()
         if not rows:
             return done
-        signatures = [(i, SIGNATURE_SCHEME, minhash_signature(t).astype("<u4").tobytes()) for i, t in rows]
-        fingerprints = [(f, i) for i, t in rows for f in passage_fingerprints(t).tolist()]
+        prepared = [(i, passage_text(text_words(t))) for i, t in rows]  # by words: past the passage cache
+        signatures = [(i, SIGNATURE_SCHEME, minhash_signature(p.words).astype("<u4").tobytes()) for i, p in prepared]
+        fingerprints = [(f, i) for i, p in prepared for f in passage_fingerprints(p).tolist()]
         with db.atomic():
             db.conn.executemany(
                 "INSERT OR REPLACE INTO article_signatures (article_id, scheme, minhash) VALUES (?, ?, ?)", signatures

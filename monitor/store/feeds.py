@@ -45,6 +45,7 @@ class EntryRow:
     published_at: str | None
     attempts: int
     outlet: str | None
+    feed_name: str
 
 
 def sync_feeds(db: sqlite_utils.Database, sources: list[dict[str, Any]], now: str) -> None:
@@ -118,21 +119,22 @@ def add_entries(db: sqlite_utils.Database, feed_id: int, entries: list[dict[str,
     return len(unique)
 
 
-def pending_entries(db: sqlite_utils.Database, feed_ids: list[int], per_feed: int) -> list[EntryRow]:
-    """Entries still to fetch for these feeds, oldest first, at most `per_feed` each."""
-    if not feed_ids:
+def pending_entries(db: sqlite_utils.Database, feed_ids: list[int] | None, per_feed: int) -> list[EntryRow]:
+    """Entries still to fetch for these feeds (None: every enabled feed), oldest first, at most `per_feed` each."""
+    if feed_ids == []:
         return []
+    among = "" if feed_ids is None else f"AND feed_id IN ({','.join('?' for _ in feed_ids)})"
     rows = db.query(
         f"""SELECT e.*, f.outlet AS feed_outlet, f.name AS feed_name FROM (
               SELECT *, ROW_NUMBER() OVER (PARTITION BY feed_id ORDER BY first_seen_at, key) AS n
-              FROM entries WHERE state = 'pending' AND feed_id IN ({','.join('?' for _ in feed_ids)})
-            ) e JOIN feeds f ON f.id = e.feed_id WHERE e.n <= ?""",
-        [*feed_ids, per_feed],
+              FROM entries WHERE state = 'pending' {among}
+            ) e JOIN feeds f ON f.id = e.feed_id WHERE e.n <= ? AND f.is_enabled = 1""",
+        [*(feed_ids or []), per_feed],
     )
     return [
         EntryRow(key=r["key"], feed_id=r["feed_id"], url=r["url"], title=r["title"], summary=r["summary"],
                  published_at=r["published_at"], attempts=r["attempts"] or 0,
-                 outlet=r["source"] or r["feed_outlet"] or r["feed_name"])
+                 outlet=r["source"] or r["feed_outlet"] or r["feed_name"], feed_name=r["feed_name"])
         for r in rows
     ]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -128,6 +130,7 @@ def m001_core(db: sqlite_utils.Database) -> None:
     )
     for column in ("entry_key", "canonical_url", "content_hash", "published_at", "cluster_id", "is_relevant"):
         db.table("articles").create_index([column])
+    db.table("articles").create_index(["feed_id", "is_relevant"])  # per-feed counts (status, feed health)
     db.table("articles").enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
     # Re-index only when the indexed columns change: decision and copy columns are updated often.
     db.execute("DROP TRIGGER articles_au")
@@ -138,6 +141,23 @@ def m001_core(db: sqlite_utils.Database) -> None:
              INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
            END"""
     )
+
+
+@contextmanager
+def writing(db: sqlite_utils.Database, what: str) -> Iterator[None]:
+    """A transaction whose SQLite errors become one StoreError saying what was being written and what to do."""
+    try:
+        with db.atomic():
+            yield
+    except sqlite3.Error as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            hint = "another process holds the database: a second daemon, or a long write; it is retried next pass"
+        elif "full" in text:
+            hint = "the disk or the database size limit is full: free space; nothing was half-written"
+        else:
+            hint = "run PRAGMA integrity_check on the database"
+        raise StoreError(f"cannot write {what}: {text}", hint=hint) from exc
 
 
 def open_db(path: Path | str) -> sqlite_utils.Database:
