@@ -17,6 +17,14 @@ migrations = sqlite_utils.Migrations("monitor")
 @migrations(name="m001_core")
 def m001_core(db: sqlite_utils.Database) -> None:
     """Feeds, fetch log, feed entries and articles with full-text search."""
+    _create_feeds(db)
+    _create_fetches(db)
+    _create_entries(db)
+    _create_articles(db)
+    _create_search(db)
+
+
+def _create_feeds(db: sqlite_utils.Database) -> None:
     db.table("feeds").create(
         {
             "id": int,
@@ -46,6 +54,9 @@ def m001_core(db: sqlite_utils.Database) -> None:
     )
     db.table("feeds").create_index(["name"], unique=True)
     db.table("feeds").create_index(["next_check_at"])
+
+
+def _create_fetches(db: sqlite_utils.Database) -> None:
     db.table("fetches").create(
         {
             "id": int,
@@ -65,6 +76,9 @@ def m001_core(db: sqlite_utils.Database) -> None:
         foreign_keys=[("feed_id", "feeds", "id")],
     )
     db.table("fetches").create_index(["feed_id", "started_at"])
+
+
+def _create_entries(db: sqlite_utils.Database) -> None:
     db.table("entries").create(
         {
             "key": str,  # normalised URL, else GUID, else hash of title+summary
@@ -87,6 +101,9 @@ def m001_core(db: sqlite_utils.Database) -> None:
         defaults={"attempts": 0, "state": "pending"},
     )
     db.table("entries").create_index(["state"])
+
+
+def _create_articles(db: sqlite_utils.Database) -> None:
     db.table("articles").create(
         {
             "id": int,
@@ -131,6 +148,9 @@ def m001_core(db: sqlite_utils.Database) -> None:
     for column in ("entry_key", "canonical_url", "content_hash", "published_at", "cluster_id", "is_relevant"):
         db.table("articles").create_index([column])
     db.table("articles").create_index(["feed_id", "is_relevant"])  # per-feed counts (status, feed health)
+
+
+def _create_search(db: sqlite_utils.Database) -> None:
     db.table("articles").enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
     # Re-index only when the indexed columns change: decision and copy columns are updated often.
     db.execute("DROP TRIGGER articles_au")
