@@ -56,10 +56,12 @@ class ArticleSaver:
     backfill: bool = False
     index: DedupIndex = field(init=False)
     towns: dict[str, TownInfo] = field(init=False)
+    sides: dict[str, str] = field(init=False)  # lexicon phrase -> side, for spotting altered copies
 
     def __post_init__(self) -> None:
         self.index = load_index(self.db)
         self.towns = towns_from_places(self.front.gazetteer.places)
+        self.sides = dict(self.front.actors.phrases)
         with self.db.atomic():
             sync_towns(self.db, self.towns.values())
 
@@ -85,7 +87,7 @@ class ArticleSaver:
     def _write(self, article: Article, analysis: Analysis, page_text: str) -> Stored:
         article_id = save_article(self.db, article, decision_columns(analysis))
         copies = record_article(self.db, self.index, article_id, page_text, article.canonical_url,
-                                sides=dict(self.front.actors.phrases))
+                                sides=self.sides)
         save_claims(self.db, article_id, list(analysis.claims))
         town_ids = {claim.town_id for claim in analysis.claims if claim.town_id}
         alerts = update_towns(self.db, town_ids, self.towns, self.control, now_iso(), backfill=self.backfill,
