@@ -16,6 +16,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from rapidfuzz import fuzz
+
 from monitor.gazetteer import COLUMNS, fold_name, fold_token, is_generic_key
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -137,6 +139,26 @@ def add_observed(rows: dict[str, dict[str, str]]) -> None:
                 row["source"] += "; name-variants-observed"
 
 
+def drop_spellings_of_other_places(rows: dict[str, dict[str, str]]) -> None:
+    """Keep a spelling that several rows list only on the rows whose own name is closest to it."""
+    # GeoNames gives Sabbah (Tartus) the alternates "Ain ett Tine" and "Ayn at Tinah", the names of a town in
+    # Latakia: on both rows, the spelling would find one of the two at random. Hand-edited rows keep theirs.
+    holders: dict[tuple[str, ...], list[dict[str, str]]] = {}
+    for row in rows.values():
+        for name in row["variants"].split("|"):
+            holders.setdefault(fold_name(name), []).append(row)
+    for key, shared in holders.items():
+        closeness = {row["id"]: name_closeness(key, row) for row in shared}
+        for row in shared:
+            if closeness[row["id"]] < max(closeness.values()) and row["source"].startswith("GeoNames"):
+                row["variants"] = "|".join(v for v in row["variants"].split("|") if fold_name(v) != key)
+
+
+def name_closeness(key: tuple[str, ...], row: dict[str, str]) -> float:
+    """How alike a folded spelling and the row's own name (or Arabic name) are, 0..100."""
+    return max(fuzz.ratio(" ".join(key), " ".join(fold_name(row[column]))) for column in ("name", "arabic"))
+
+
 def main() -> None:
     """Read the gazetteer, merge the GeoNames rows and observed spellings, write it back."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -152,6 +174,7 @@ def main() -> None:
             row = geonames_row(fields, rows.get(f"gn{fields[0]}"))
             rows[row["id"]] = row
     add_observed(rows)
+    drop_spellings_of_other_places(rows)
     with args.gazetteer.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,6 +35,10 @@ GOVERNORATES = frozenset(
 _TRUE = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
 _GAP_ADJACENT = re.compile(r"[ \t\-]*")
 _MAX_FUZZ_CANDIDATES = 3
+# A one-letter slip in a short name is usually another place ("Masqan" is not Maskanah): no fuzzy below this.
+_MIN_FUZZY_LETTERS = 8
+# How far (characters) another place may be to say which governorate a shared name is in.
+_CONTEXT_REACH = 250
 
 _FUNCTION_WORDS = (
     "in on at the from to near of and or for with into toward towards outside inside around across between"
@@ -89,22 +93,30 @@ class _Token(NamedTuple):
     end: int
     is_capital: bool
     is_latin: bool
+    article: str  # "at-" for a capitalised article, which only names made of generic words use ("At Tall")
+
+
+_Match = tuple[int, tuple[str, ...]]  # index after the last token, key
 
 
 class Gazetteer:
     """All places plus an index from folded spellings to places, for fast matching."""
 
-    __slots__ = ("_by_id", "_fuzzy_keys", "_index", "_prefixes", "_single_keys", "places")
+    __slots__ = ("_by_id", "_fuzzy_keys", "_index", "_prefixes", "_shared", "_single_keys", "places")
 
     def __init__(self, places: Iterable[Place]) -> None:
         self.places: tuple[Place, ...] = tuple(places)
         self._by_id = {place.id: place for place in self.places}
-        self._index: dict[tuple[str, ...], Place] = {}
-        for place in sorted(self.places, key=_preference):
+        every: dict[tuple[str, ...], list[Place]] = {}
+        for place in self.places:
             for spelling in _spellings(place):
-                key = fold_name(spelling)
-                if key and not is_generic_key(key):
-                    self._index.setdefault(key, place)
+                key = _index_key(spelling)
+                if key and place not in every.setdefault(key, []):
+                    every[key].append(place)
+        ranked = {key: sorted(found, key=lambda place: _preference(place, key)) for key, found in every.items()}
+        self._index = {key: found[0] for key, found in ranked.items()}
+        # Spellings several places share (Suran in Aleppo and in Hama): the text around a mention picks one.
+        self._shared = {key: tuple(found) for key, found in ranked.items() if len(found) > 1}
         self._prefixes = {key[:length] for key in self._index for length in range(1, len(key) + 1)}
         self._single_keys: set[tuple[str, ...]] = {
             key for key, place in self._index.items() if len(key) == 1 and place.is_watched
@@ -118,35 +130,50 @@ class Gazetteer:
     def find_places(self, text: str) -> list[PlaceMention]:
         """Return every place mention in text, in text order, longest match first and non-overlapping."""
         tokens = _tokenize(text)
-        mentions: list[PlaceMention] = []
+        found: list[tuple[PlaceMention, tuple[str, ...]]] = []
         i = 0
         while i < len(tokens):
-            found = self._longest_match(tokens, i)
-            if found is None:
+            match = self._longest_match(tokens, i)
+            if match is None or not _is_plausible(text, tokens, i, match[0], self._single_keys):
                 i += 1
                 continue
-            end_index, place = found
-            if _is_plausible(text, tokens, i, end_index, self._single_keys):
-                start, end = tokens[i].start, tokens[end_index - 1].end
-                mentions.append(PlaceMention(place, text[start:end], start, end))
-                i = end_index
-            else:
-                i += 1
-        return mentions
+            end_index, key = match
+            start, end = tokens[i].start, tokens[end_index - 1].end
+            if text.count("(", start, end) > text.count(")", start, end) and text[end : end + 1] == ")":
+                end += 1  # "al-Mansura (Ghab)": the bracket belongs to the name
+            found.append((PlaceMention(self._index[key], text[start:end], start, end), key))
+            i = end_index
+        return [self._in_context(mention, key, found) for mention, key in found]
 
-    def resolve_place(self, name: str) -> Place | None:
-        """Return the place one written name refers to ("Kansaba", "al-Sarraf village"), or None."""
-        key = fold_name(name)
+    def governorates_named(self, text: str) -> frozenset[str]:
+        """Return the governorates of the unambiguous places named in text (to pass to resolve_place)."""
+        return frozenset(_governorates_of(mention for mention in self.find_places(text)
+                                          if fold_name(mention.surface) not in self._shared))  # fmt: skip
+
+    def resolve_place(self, name: str, near: Collection[str] = ()) -> Place | None:
+        """Return the place a written name refers to; of places sharing it, one in a `near` governorate wins."""
+        key = _index_key(name)
         if not key:
             return None
         for candidate in (key, _strip_descriptors(key)):
             if candidate and candidate in self._index:
-                return self._index[candidate]
+                return _prefer_governorate(self._shared.get(candidate, (self._index[candidate],)), near)
         return self._resolve_fuzzy(" ".join(_strip_descriptors(key)))
+
+    def _in_context(
+        self, mention: PlaceMention, key: tuple[str, ...], found: list[tuple[PlaceMention, tuple[str, ...]]]
+    ) -> PlaceMention:
+        """Pick, for a name several places share, the one in a governorate another place nearby is in."""
+        if key not in self._shared:
+            return mention
+        nearby = (other for other, other_key in found if other_key not in self._shared
+                  and abs(other.start - mention.start) <= _CONTEXT_REACH)  # fmt: skip
+        place = _prefer_governorate(self._shared[key], _governorates_of(nearby))
+        return mention if place is mention.place else replace(mention, place=place)
 
     def _resolve_fuzzy(self, joined: str) -> Place | None:
         # Only long names, a high score and a clear winner: a fuzzy hit on a short name is a guess.
-        if len(joined.replace(" ", "")) < 6:
+        if len(joined.replace(" ", "")) < _MIN_FUZZY_LETTERS:
             return None
         hits = process.extract(joined, self._fuzzy_keys.keys(), scorer=fuzz.ratio, limit=_MAX_FUZZ_CANDIDATES)
         hits = [hit for hit in hits if hit[1] >= 85]
@@ -156,32 +183,55 @@ class Gazetteer:
         rivals = {self._fuzzy_keys[hit[0]].id for hit in hits if hits[0][1] - hit[1] < 5}
         return best if rivals == {best.id} else None
 
-    def _longest_match(self, tokens: list[_Token], i: int) -> tuple[int, Place] | None:
-        if (tokens[i].key,) not in self._prefixes:
+    def _longest_match(self, tokens: list[_Token], i: int) -> _Match | None:
+        head = tokens[i].key or tokens[i].article
+        if (head,) not in self._prefixes:
             return None  # the common case: no place name starts with this word
-        key: tuple[str, ...] = ()
-        best: tuple[int, Place] | None = None
-        for j in range(i, len(tokens)):
+        key: tuple[str, ...] = (head,)
+        best: _Match | None = (i + 1, key) if key in self._index else None
+        for j in range(i + 1, len(tokens)):
             if not tokens[j].key:
                 continue
             key = (*key, tokens[j].key)
             if key not in self._prefixes:
                 break
-            place = self._index.get(key)
-            if place is not None:
-                best = (j + 1, place)
+            if key in self._index:
+                best = (j + 1, key)
+        if best is not None and not tokens[i].key:
+            # "At Tall Kalakh" is Tall Kalakh: a name from the next word on wins when it reaches as far
+            plain = self._longest_match(tokens, i + 1) if i + 1 < len(tokens) else None
+            return None if plain is not None and plain[0] >= best[0] else best
         return best
 
 
-def _preference(place: Place) -> tuple[int, int]:
-    # When two places share a spelling, the watched one wins (this tool follows the front), then the larger
-    # kind, which the news names more often.
+def _preference(place: Place, key: tuple[str, ...]) -> tuple[int, int, int]:
+    # When two places share a spelling, the watched one wins (this tool follows the front), then the one whose
+    # own name it is ("Salakhid" the town, not a variant of Salkhad), then the larger kind, named more often.
     size = {"city": 0, "town": 1, "base": 2, "crossing": 2, "neighbourhood": 3, "village": 4, "hill": 4}
-    return (0 if place.is_watched else 1, size.get(place.kind, 5))
+    return (0 if place.is_watched else 1, 0 if _index_key(place.name) == key else 1, size.get(place.kind, 5))
+
+
+def _prefer_governorate(ranked: tuple[Place, ...], governorates: Collection[str]) -> Place:
+    """The first place in a governorate the text names, else the first by preference."""
+    return next((place for place in ranked if place.governorate in governorates), ranked[0])
+
+
+def _governorates_of(mentions: Iterable[PlaceMention]) -> set[str]:
+    return {mention.place.governorate for mention in mentions if mention.place.governorate}
 
 
 def _spellings(place: Place) -> list[str]:
     return [place.name, *place.variants, *([place.arabic] if place.arabic else [])]
+
+
+def _index_key(spelling: str) -> tuple[str, ...]:
+    """The index key of a spelling; a name of only generic words keeps its article ("At Tall"), else none."""
+    key = fold_name(spelling)
+    if not key or not is_generic_key(key):
+        return key
+    head = NAME_TOKEN.match(spelling)
+    article = head.group().lower() if head and not is_arabic(head.group()[:1]) else ""
+    return (f"{article}-", *key) if article and not fold_token(article) else ()
 
 
 _DESCRIPTORS = frozenset(
@@ -204,7 +254,9 @@ def _tokenize(text: str) -> list[_Token]:
     for match in NAME_TOKEN.finditer(text):
         raw = strip_possessive(match.group())
         first = raw[:1]
-        tokens.append(_Token(fold_token(raw), match.start(), match.end(), first.isupper(), not is_arabic(first)))
+        key = fold_token(raw)
+        article = f"{raw.lower()}-" if not key and first.isupper() else ""
+        tokens.append(_Token(key, match.start(), match.end(), first.isupper(), not is_arabic(first), article))
     return tokens
 
 

@@ -13,7 +13,7 @@ _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
 _ARTICLES = frozenset(
     ["al", "el", "il", "ul", "l", "a", "an", "ad", "adh", "ar", "as", "ash", "at", "ath", "az", "ed", "en"]
-) | {"er", "es", "esh", "et", "ez"}
+) | {"er", "es", "esh", "et", "ez", "ett", "enn"}  # French maps double the assimilated article: "Ain ett Tine"
 # Generic words of place names, spelled many ways; each group folds to one token.
 _GENERIC_SPELLINGS = {
     "jabal": "jabal jebel jabel jbel djebel jebal jabl jibal mount mountain mountains mt",
@@ -91,7 +91,14 @@ def strip_possessive(word: str) -> str:
 
 def is_generic_key(key: tuple[str, ...]) -> bool:
     """True when a key is only generic words ("Tal", "Ain", "Mount"), which must never match alone."""
-    return all(token in _GENERIC_ONLY or token.isdigit() for token in key) or len("".join(key)) < 3
+    if len("".join(key)) < 3:
+        return True
+    numbers = sum(token.isdigit() for token in key)
+    generic = sum(token in _GENERIC_ONLY for token in key)
+    if numbers + generic < len(key):
+        return False
+    # Three generic words together are a name ("Jisr Bayt al-Ras"), so is a word with a number ("Hill 45").
+    return not (len(key) >= 3 or (numbers and generic))
 
 
 def folded_set(words: str) -> frozenset[str]:

@@ -297,8 +297,6 @@ def gazetteer() -> Gazetteer:
     return load_gazetteer(ROOT / "front" / "gazetteer.csv")
 
 
-@pytest.mark.xfail(reason="gazetteer: the watched village 'Jisr Bayt al-Ras' is neither found nor resolved "
-                   "(reported on issue 9)", strict=False)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), before=st.sampled_from(["", "Fighting near ", "Shells hit "]),
        after=st.sampled_from(["", " on Friday.", ", residents said."]), case=st.sampled_from(["title", "upper"]))
