@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import random
 import sys
+import tempfile
 import time
 from collections import Counter
 from itertools import combinations
@@ -19,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor import dedup  # noqa: E402
+from monitor.store import dedup as store_dedup  # noqa: E402
+from monitor.store import open_db  # noqa: E402
 
 FAKES = ROOT.parent / "shared" / "data" / "fa-kes" / "fakes.csv"
 DATA = ROOT / "tests" / "data" / "dedup"
@@ -192,6 +195,52 @@ def passage_report(texts: list[str], labels: list[tuple[int, int, str, str]]) ->
         print(f"  {label:>8}: " + "  ".join(cells))
 
 
+def replay_shared(texts: list[str], labels: list[tuple[int, int, str, str]], holders: int) -> tuple[dict, Counter]:
+    """Record FA-KES in row order through record_article with MAX_FINGERPRINT_HOLDERS = `holders`; return the
+    labelled pairs given a shared_passages row, by label, and the fingerprint holder counts."""
+    store_dedup.MAX_FINGERPRINT_HOLDERS, kept = holders, store_dedup.MAX_FINGERPRINT_HOLDERS
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = open_db(Path(tmp) / "replay.db")
+            index = store_dedup.load_index(db)
+            for row, text in enumerate(texts):
+                db["articles"].insert({"id": row + 1, "outlet": "fakes", "text": text})
+                store_dedup.record_article(db, index, row + 1, text)
+            linked = {(a - 1, b - 1) for a, b in db.execute("SELECT article_id, other_id FROM shared_passages")}
+            counts = Counter(dict(db.execute("SELECT holders, COUNT(*) FROM fingerprint_counts GROUP BY holders")))
+            db.conn.close()
+    finally:
+        store_dedup.MAX_FINGERPRINT_HOLDERS = kept
+    by_label = {
+        label: (sum(1 for a, b, _, lab in labels if lab == label and ((a, b) in linked or (b, a) in linked)),
+                sum(1 for *_, lab in labels if lab == label))
+        for label in ("copy", "partial", "distinct")
+    }  # fmt: skip
+    by_label["rows"] = (len(linked), len(linked))
+    return by_label, counts
+
+
+def boilerplate_report(texts: list[str], labels: list[tuple[int, int, str, str]]) -> None:
+    """Print, per MAX_FINGERPRINT_HOLDERS (then per MIN_SHARED_FINGERPRINTS), the labelled pairs that
+    record_article links by shared passages."""
+    print("\nshared passages through record_article (FA-KES in row order), by MAX_FINGERPRINT_HOLDERS:")
+    for holders in (3, 5, 10, 20, 30, 50, 10**9):
+        by_label, counts = replay_shared(texts, labels, holders)
+        cells = "  ".join(f"{k} {v[0]}/{v[1]}" if k != "rows" else f"rows {v[0]}" for k, v in by_label.items())
+        print(f"  N={holders if holders < 10**9 else 'none':>4}: {cells}")
+    for least in (1, 2, 3):
+        store_dedup.MIN_SHARED_FINGERPRINTS, kept = least, store_dedup.MIN_SHARED_FINGERPRINTS
+        try:
+            by_label, _ = replay_shared(texts, labels, store_dedup.MAX_FINGERPRINT_HOLDERS)
+        finally:
+            store_dedup.MIN_SHARED_FINGERPRINTS = kept
+        cells = "  ".join(f"{k} {v[0]}/{v[1]}" if k != "rows" else f"rows {v[0]}" for k, v in by_label.items())
+        print(f"  N={store_dedup.MAX_FINGERPRINT_HOLDERS}, MIN_SHARED_FINGERPRINTS={least}: {cells}")
+    total = sum(counts.values())
+    above = "  ".join(f">{n}: {sum(c for h, c in counts.items() if h > n)}" for n in (2, 5, 10, 20, 30, 50))
+    print(f"  fingerprints {total}, held by more than N articles: {above}; most held {max(counts)}")
+
+
 def llm_variants() -> None:
     """Print similarity and altered flags for the LLM fact-changed rewrites of FA-KES articles."""
     csv.field_size_limit(10**8)
@@ -224,6 +273,7 @@ def evaluate() -> None:
     found = index_run(texts, labels)
     altered_report(texts, labels, found)
     passage_report(texts, labels)
+    boilerplate_report(texts, labels)
     llm_variants()
 
 

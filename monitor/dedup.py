@@ -307,15 +307,28 @@ def _is_in(values: np.ndarray, sorted_unique: np.ndarray) -> np.ndarray:
     return sorted_unique[at] == values
 
 
-def shared_passages(text: str | PassageText, other: str | PassageText) -> Overlap:
-    """Return the runs of >= MIN_PASSAGE_WORDS words of `text` that also occur in `other`, in any order."""
+def _covered_words(grams_found: np.ndarray, word_count: int) -> np.ndarray:
+    # A word is covered when one of the 8-grams that contain it is found.
+    return np.convolve(grams_found.astype(np.int8), np.ones(PASSAGE_GRAM, dtype=np.int8))[:word_count] > 0
+
+
+def shared_passages(
+    text: str | PassageText, other: str | PassageText, boilerplate: np.ndarray | None = None
+) -> Overlap:
+    """Return the runs of >= MIN_PASSAGE_WORDS words of `text` that also occur in `other`, in any order.
+
+    Words under an 8-gram hash in `boilerplate` (sorted int64: text held by many articles) are not shared.
+    """
     mine = passage_text(text) if isinstance(text, str) else text
     theirs = passage_text(other) if isinstance(other, str) else other
     passages: tuple[Passage, ...] = ()
     matched = _is_in(mine.grams, theirs.sorted_grams)
     if matched.any():  # a text shorter than one 8-gram shares nothing
-        # A word is shared when one of the 8-grams covering it is found in the other text.
-        covered = np.convolve(matched.astype(np.int8), np.ones(PASSAGE_GRAM, dtype=np.int8))[: len(mine.words)] > 0
+        covered = _covered_words(matched, len(mine.words))
+        if boilerplate is not None and len(boilerplate):
+            # Only the winnowed hashes of boilerplate are known, one every few words: masking the words under
+            # them leaves pieces of a footer shorter than MIN_PASSAGE_WORDS, and keeps a wire paragraph next to it.
+            covered &= ~_covered_words(_is_in(mine.grams, boilerplate), len(mine.words))
         edges = np.flatnonzero(np.diff(np.concatenate(([0], covered.astype(np.int8), [0]))))
         passages = tuple(
             Passage(" ".join(mine.words[start:stop]), int(stop - start))

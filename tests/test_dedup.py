@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from monitor import dedup
 from monitor.normal_text import WORD
 from monitor.store import open_db
-from monitor.store.dedup import load_index, record_article, shared_text_of
+from monitor.store.dedup import MAX_FINGERPRINT_HOLDERS, load_index, record_article, shared_text_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -90,6 +91,62 @@ def test_seeds_002_and_003_share_wire_text_both_ways(db: sqlite_utils.Database) 
     assert 0 < forward["shared_ratio"] < 0.5
     assert row(db, ids["003"])["cluster_id"] == ids["003"]  # sharing paragraphs is not being a copy
     assert [s.other_id for s in shared_text_of(db, ids["002"])] == [ids["003"]]
+
+
+NEWSLETTER_FOOTER = (
+    "Sign up for our daily newsletter to receive the latest news and analysis from Syria and the wider region "
+    "straight to your inbox every morning, and follow us on Facebook, Twitter and Instagram for live updates"
+)
+
+
+def own_story(rng: random.Random, vocabulary: list[str], words: int = 150) -> str:
+    """Return text no other article shares: random words of the seeds, in paragraphs of 30."""
+    picked = [rng.choice(vocabulary) for _ in range(words)]
+    return "\n".join(" ".join(picked[i : i + 30]) for i in range(0, words, 30))
+
+
+def test_boilerplate_held_by_many_articles_links_nothing_but_a_shared_wire_paragraph_does(
+    db: sqlite_utils.Database,
+) -> None:
+    index = load_index(db)
+    vocabulary = sorted(set(dedup.text_words(seed("000")[1] + "\n" + seed("004")[1])))
+    (wire,) = [p for p in seed("002")[1].split("\n") if p.startswith("The al Qaeda-affiliated Nusra Front")][:1]
+    rng = random.Random(4)
+
+    def record(*paragraphs: str) -> int:
+        body = "\n".join([own_story(rng, vocabulary), *paragraphs, NEWSLETTER_FOOTER])
+        article_id = store(db, body, "outlet")
+        assert record_article(db, index, article_id, body).kind == "original"
+        return article_id
+
+    for _ in range(MAX_FINGERPRINT_HOLDERS + 1):  # the outlet's footer becomes boilerplate
+        record()
+    first, second, footer_only = record(wire), record(wire), record()
+    assert [s.other_id for s in shared_text_of(db, second)] == [first]
+    assert shared_text_of(db, footer_only) == []
+    passages = json.loads(db["shared_passages"].get((second, first))["passages"])
+    assert any("kansaba" in p for p in passages)
+    assert not any("newsletter" in p for p in passages)
+    # The whole wire paragraph, and of the footer after it at most a stub too short to be a passage of its own.
+    wire_words = len(dedup.text_words(wire))
+    assert wire_words <= sum(len(p.split()) for p in passages) < wire_words + dedup.MIN_PASSAGE_WORDS
+    # Counted for every holder, stored for no more than the limit.
+    (most_held,) = db.execute("SELECT MAX(holders) FROM fingerprint_counts").fetchone()
+    (most_rows,) = db.execute(
+        "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM passage_fingerprints GROUP BY fingerprint)"
+    ).fetchone()
+    assert most_held == MAX_FINGERPRINT_HOLDERS + 4 and most_rows == MAX_FINGERPRINT_HOLDERS
+
+
+def test_a_rerun_does_not_count_an_article_twice(db: sqlite_utils.Database) -> None:
+    index = load_index(db)
+    _, body = seed("003")
+    article_id = store(db, body, "unnamed")
+    record_article(db, index, article_id, body)
+    before = db.execute("SELECT SUM(holders), COUNT(*) FROM fingerprint_counts").fetchone()
+    record_article(db, index, article_id, body)
+    assert db.execute("SELECT SUM(holders), COUNT(*) FROM fingerprint_counts").fetchone() == before
+    assert before[0] == before[1] == db["passage_fingerprints"].count > 0
 
 
 def test_exact_copy_is_linked_and_its_text_not_stored_twice(db: sqlite_utils.Database) -> None:
