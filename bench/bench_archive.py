@@ -32,7 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
 
+import configfile  # noqa: E402
 from bench_dedup import edited_copy, fakes_sentences, synthetic_article  # noqa: E402
 
 from monitor.serve import SETTINGS  # noqa: E402
@@ -51,14 +53,8 @@ SIDES = ("government", "rebels", "isis")
 
 def write_config(folder: Path, db_path: Path) -> Path:
     """A config naming the archive and the project's front data, with FEEDS feeds (never polled here)."""
-    lines = ["[database]", f'path = "{db_path}"',
-             "[front]", f'gazetteer = "{ROOT / "front/gazetteer.csv"}"', f'actors = "{ROOT / "front/actors.toml"}"',
-             f'seeds = "{ROOT / "seeds"}"']
-    for number in range(FEEDS):
-        lines += ["[[feeds]]", f'name = "feed{number}"', f'url = "https://outlet{number}.example/feed.xml"']
-    path = folder / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    feeds = [(f"feed{number}", f"https://outlet{number}.example/feed.xml") for number in range(FEEDS)]
+    return configfile.write_config(folder, feeds, db_path=db_path)
 
 
 def article_rows(count: int, towns: list[tuple[str, str]]) -> Iterator[tuple[dict[str, object], dict | None]]:

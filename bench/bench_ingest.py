@@ -31,6 +31,7 @@ SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+import configfile  # noqa: E402
 from httpserver import LocalHTTPServer  # noqa: E402
 
 from monitor.config import load_config  # noqa: E402
@@ -100,16 +101,11 @@ def warmup_feed(server: LocalHTTPServer, body: bytes) -> tuple[str, str]:
 
 def write_config(folder: Path, feeds: list[tuple[str, str]], processes: int | None) -> Path:
     """Private addresses allowed, every feed in one batch, all its entries in one pass."""
-    lines = ["[database]", f'path = "{folder / "bench.db"}"', "[http]", "allow_private = true",
-             "[schedule]", f"batch_size = {len(feeds) + 1}", f"articles_per_feed = {PER_FEED}",
-             *([f"processes = {processes}"] if processes is not None else []),
-             "[front]", f'gazetteer = "{ROOT / "front/gazetteer.csv"}"', f'actors = "{ROOT / "front/actors.toml"}"',
-             f'seeds = "{ROOT / "seeds"}"']
-    for name, url in feeds:
-        lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"']
-    path = folder / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    schedule: dict[str, object] = {"batch_size": len(feeds) + 1, "articles_per_feed": PER_FEED}
+    if processes is not None:
+        schedule["processes"] = processes
+    return configfile.write_config(folder, feeds, db_path=folder / "bench.db",
+                                   sections={"http": {"allow_private": True}, "schedule": schedule})
 
 
 def pipeline_throughput(pages: list[tuple[str, bytes]], processes: int | None) -> dict[str, float]:

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+import configfile  # noqa: E402
 from httpserver import LocalHTTPServer  # noqa: E402
 
 from monitor.config import load_config  # noqa: E402
@@ -58,15 +59,8 @@ def serve_feeds(servers: list[LocalHTTPServer], count: int) -> list[tuple[str, s
 
 def write_config(folder: Path, feeds: list[tuple[str, str]], workers: int) -> Path:
     """A config with every feed, private addresses allowed and a batch large enough for all of them."""
-    lines = ["[database]", f'path = "{folder / "bench.db"}"', "[http]", "allow_private = true",
-             "[schedule]", f"batch_size = {len(feeds)}", f"workers = {workers}",
-             "[front]", f'gazetteer = "{ROOT / "front/gazetteer.csv"}"', f'actors = "{ROOT / "front/actors.toml"}"',
-             f'seeds = "{ROOT / "seeds"}"']
-    for name, url in feeds:
-        lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"']
-    path = folder / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return configfile.write_config(folder, feeds, db_path=folder / "bench.db", sections={
+        "http": {"allow_private": True}, "schedule": {"batch_size": len(feeds), "workers": workers}})
 
 
 def timed_round(poll, servers: list[LocalHTTPServer]) -> dict[str, float]:  # type: ignore[no-untyped-def]

@@ -60,7 +60,7 @@ def run_daemon_until(config: Path, condition: Callable[[], bool], timeout: float
 
 def test_daemon_polls_and_stops_cleanly_on_sigterm(http_server, tmp_path: Path) -> None:
     feed_url = serve_seed_site(http_server)
-    config = write_config(tmp_path, [("coast", feed_url)], extra="[schedule]\ntick_s = 1\n")
+    config = write_config(tmp_path, [("coast", feed_url)], processes=2, schedule={"tick_s": 1})
     count = "SELECT count(*) FROM articles"
     code, stderr = run_daemon_until(config, lambda: query_one(tmp_path / "monitor.db", count) == (5,))
     assert code == 0, stderr
@@ -71,7 +71,7 @@ def test_daemon_polls_and_stops_cleanly_on_sigterm(http_server, tmp_path: Path) 
 
 def test_daemon_keeps_running_when_a_feed_cannot_be_reached(tmp_path: Path) -> None:
     # Port 9 (discard) on loopback refuses the connection at once, as an unreachable host does.
-    config = write_config(tmp_path, [("offline", "http://127.0.0.1:9/feed.xml")], extra="[schedule]\ntick_s = 1\n")
+    config = write_config(tmp_path, [("offline", "http://127.0.0.1:9/feed.xml")], schedule={"tick_s": 1})
     errors = "SELECT error_count FROM feeds WHERE name = 'offline' AND error_count >= 1"
     code, stderr = run_daemon_until(config, lambda: query_one(tmp_path / "monitor.db", errors) is not None)
     assert code == 0, stderr

@@ -25,6 +25,8 @@ import pytest
 from httpserver import LocalHTTPServer, RecordedRequest, Reply
 from paths import ROOT, SEEDS, TEST_DATA
 from seedsite import seed_rows, serve_seed_site
+from test_daemon import wait_for
+from test_pipeline import write_config
 
 from monitor.channels import DeliverySettings, WebhookChannel
 from monitor.config import load_config
@@ -38,29 +40,9 @@ HTML = {"Content-Type": "text/html; charset=utf-8"}
 
 
 def fault_config(folder: Path, feeds: list[tuple[str, str]], extra: str = "", processes: int = 0) -> Path:
-    """A config for fault tests: private addresses allowed, short intervals, the project's front data."""
-    lines = [
-        "[database]", f'path = "{folder / "monitor.db"}"',
-        "[http]", "allow_private = true", "total_timeout = 5.0", "read_timeout = 2.0",
-        "[schedule]", "tick_s = 1", "min_interval_s = 1", "default_interval_s = 1", f"processes = {processes}",
-        "[front]", f'gazetteer = "{ROOT / "front/gazetteer.csv"}"', f'actors = "{ROOT / "front/actors.toml"}"',
-        f'seeds = "{ROOT / "seeds"}"',
-    ]
-    for name, url in feeds:
-        lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"']
-    path = folder / "config.toml"
-    path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
-    return path
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
-    """Poll `condition` until it is true or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
+    """A config for fault tests: private addresses allowed, one-second ticks and intervals."""
+    return write_config(folder, feeds, extra, processes,
+                        schedule={"tick_s": 1, "min_interval_s": 1, "default_interval_s": 1})
 
 
 def query(db_path: Path, sql: str) -> list[tuple]:

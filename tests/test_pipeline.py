@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+import configfile
 import pytest
 from click.testing import CliRunner
 from seedsite import seed_rows, serve_seed_site
@@ -15,26 +16,13 @@ from monitor.config import load_config
 from monitor.service import open_service
 
 
-def write_config(tmp_path: Path, feeds: list[tuple[str, str]], extra: str = "", processes: int = 0) -> Path:
-    """A config for tests: private addresses allowed, the project's front data, the given feeds.
-
-    Pages are analysed in the fetching threads unless `processes` asks for worker processes.
-    """
-    from paths import ROOT
-
-    lines = [
-        "[database]", f'path = "{tmp_path / "monitor.db"}"',
-        "[http]", "allow_private = true", "total_timeout = 5.0", "read_timeout = 2.0",
-        "[front]", f'gazetteer = "{ROOT / "front/gazetteer.csv"}"', f'actors = "{ROOT / "front/actors.toml"}"',
-        f'seeds = "{ROOT / "seeds"}"',
-    ]
-    if "[schedule]" not in extra:
-        lines += ["[schedule]", f"processes = {processes}"]
-    for name, url in feeds:
-        lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"']
-    path = tmp_path / "config.toml"
-    path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
-    return path
+def write_config(tmp_path: Path, feeds: list[tuple[str, str]], extra: str = "", processes: int = 0,
+                 schedule: dict[str, object] | None = None) -> Path:
+    """A test config: private addresses allowed, short timeouts, pages analysed in the fetching threads
+    unless `processes` asks for worker processes."""
+    sections = {"http": {"allow_private": True, "total_timeout": 5.0, "read_timeout": 2.0},
+                "schedule": {"processes": processes, **(schedule or {})}}
+    return configfile.write_config(tmp_path, feeds, sections=sections, extra=extra)
 
 
 @pytest.mark.parametrize("processes", [0, 2], ids=["in-threads", "worker-processes"])
