@@ -23,6 +23,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check monitor tests bench
+	$(BIN)/mypy monitor
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev

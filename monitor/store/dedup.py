@@ -63,7 +63,7 @@ MIN_SHARED_FINGERPRINTS = 2
 @migrations(name="m003_dedup")
 def m003_dedup(db: sqlite_utils.Database) -> None:
     """Signatures of stored articles, winnowed passage fingerprints, shared text, and a view of clusters."""
-    db["article_signatures"].create(
+    db.table("article_signatures").create(
         {"article_id": int, "scheme": str, "minhash": bytes},
         pk="article_id",
         foreign_keys=[("article_id", "articles", "id")],
@@ -73,7 +73,7 @@ def m003_dedup(db: sqlite_utils.Database) -> None:
         "CREATE TABLE passage_fingerprints (fingerprint INTEGER NOT NULL, article_id INTEGER NOT NULL "
         "REFERENCES articles(id), PRIMARY KEY (fingerprint, article_id)) WITHOUT ROWID"
     )
-    db["shared_passages"].create(
+    db.table("shared_passages").create(
         {
             "article_id": int,
             "other_id": int,
@@ -87,7 +87,7 @@ def m003_dedup(db: sqlite_utils.Database) -> None:
         pk=("article_id", "other_id"),
         foreign_keys=[("article_id", "articles", "id"), ("other_id", "articles", "id")],
     )
-    db["shared_passages"].create_index(["other_id"])
+    db.table("shared_passages").create_index(["other_id"])
     db.create_view(
         "cluster_copies",
         """SELECT a.cluster_id, root.title AS cluster_title, a.id AS article_id, a.outlet, a.url, a.title,
@@ -173,6 +173,7 @@ def record_article(
     try:
         with db.atomic():
             signature = None
+            outcome: DedupOutcome | None
             if not body.strip():  # nothing to compare: an empty page is not a copy of another empty page
                 outcome = _outcome(article_id, "original", article_id, None)
             else:
